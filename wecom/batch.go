@@ -1,0 +1,276 @@
+package wecom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// MaxBatch is the number of ids WeCom takes in one transfer call.
+const MaxBatch = 100
+
+// Outcome is what became of one customer or group chat of a transfer call.
+type Outcome int
+
+const (
+	// OutcomeStarted means WeCom accepted the item: errcode 0, or, on a
+	// re-sent request, an "already in transfer" code caused by the first
+	// send. For customers the takeover completes 24 hours later unless the
+	// customer refuses; read the transfer results to follow it.
+	OutcomeStarted Outcome = iota + 1
+	// OutcomeFailed means WeCom rejected the item with ErrCode.
+	OutcomeFailed
+	// OutcomeUnknown means the request may have reached WeCom but no answer
+	// came back. Read the transfer results to learn whether it started.
+	OutcomeUnknown
+	// OutcomeNotSent means the item was never sent, for example because the
+	// context ended or no token could be fetched. Sending it again is safe.
+	OutcomeNotSent
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeStarted:
+		return "started"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeUnknown:
+		return "unknown"
+	case OutcomeNotSent:
+		return "not_sent"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// ItemResult is the outcome of one customer or group chat.
+type ItemResult struct {
+	ID      string // external_userid or chat_id
+	Outcome Outcome
+	ErrCode int    // WeCom errcode of the item, or of the whole call when it failed
+	ErrMsg  string // WeCom errmsg where WeCom sends one, or why the outcome is not known
+}
+
+// TransferReport lists the outcome of every distinct id of a transfer, in
+// the order the ids were given.
+type TransferReport struct {
+	Kind       string // "customers" or "group chats"
+	Items      []ItemResult
+	Duplicates []string // ids given more than once; each was sent once
+}
+
+// Count returns the number of items with outcome o.
+func (r *TransferReport) Count(o Outcome) int {
+	n := 0
+	for _, item := range r.Items {
+		if item.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Err returns an *[ItemsError] when any item did not start, and nil when
+// all did. Unknown and unsent items count under errcode 0.
+func (r *TransferReport) Err() error {
+	failed := map[int]int{}
+	count := 0
+	for _, item := range r.Items {
+		if item.Outcome != OutcomeStarted {
+			failed[item.ErrCode]++
+			count++
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	return &ItemsError{Kind: r.Kind, Failed: failed, Count: count, Total: len(r.Items)}
+}
+
+// chunkResult is what one call of a batch returns for each id it sent.
+type chunkResult map[string]ItemResult
+
+// sendChunk sends one call of at most MaxBatch ids.
+type sendChunk func(ctx context.Context, ids []string) (chunkResult, error)
+
+// runBatches sends ids in calls of at most MaxBatch with the client's
+// worker count and merges the per-item results in input order.
+func (c *Client) runBatches(ctx context.Context, kind string, ids []string, send sendChunk) (*TransferReport, error) {
+	report := &TransferReport{Kind: kind}
+	var unique []string
+	unique, report.Duplicates = dedupe(ids)
+
+	chunks := splitChunks(unique, MaxBatch)
+	results := make([]chunkResult, len(chunks))
+	errs := make([]error, len(chunks))
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(c.settings.workers, len(chunks)) {
+		wg.Go(func() {
+			for i := range jobs {
+				results[i], errs[i] = c.sendOneChunk(ctx, chunks[i], send)
+			}
+		})
+	}
+	for i := range chunks {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	for i, chunk := range chunks {
+		for _, id := range chunk {
+			report.Items = append(report.Items, results[i][id])
+		}
+	}
+	return report, joinDistinct(errs)
+}
+
+// sendOneChunk calls send and gives every id of the chunk an outcome, also
+// when the call as a whole failed.
+func (c *Client) sendOneChunk(ctx context.Context, chunk []string, send sendChunk) (chunkResult, error) {
+	var res chunkResult
+	err := ctx.Err()
+	if err == nil {
+		res, err = send(ctx, chunk)
+	}
+	if res == nil {
+		res = make(chunkResult, len(chunk))
+	}
+
+	for _, id := range chunk {
+		if _, ok := res[id]; ok {
+			continue
+		}
+		res[id] = outcomeForCallError(id, err)
+	}
+	return res, err
+}
+
+// outcomeForCallError returns the outcome of an item whose call returned
+// err, or that WeCom left out of its answer.
+func outcomeForCallError(id string, err error) ItemResult {
+	if err == nil {
+		return ItemResult{ID: id, Outcome: OutcomeUnknown, ErrMsg: "missing from the WeCom response"}
+	}
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return ItemResult{ID: id, Outcome: OutcomeFailed, ErrCode: apiErr.Code, ErrMsg: apiErr.Message}
+	}
+	if _, ok := errors.AsType[*UnknownOutcomeError](err); ok {
+		return ItemResult{ID: id, Outcome: OutcomeUnknown, ErrMsg: err.Error()}
+	}
+	return ItemResult{ID: id, Outcome: OutcomeNotSent, ErrMsg: err.Error()}
+}
+
+// itemOutcome maps a per-item errcode to an outcome. On a re-sent request an
+// "already in transfer" code means the first send went through.
+func itemOutcome(code int, resent bool) Outcome {
+	if code == CodeOK {
+		return OutcomeStarted
+	}
+	if resent && (code == CodeInTransfer || code == CodeAlreadyInTransfer || code == codeGroupInheriting) {
+		return OutcomeStarted
+	}
+	return OutcomeFailed
+}
+
+// codeGroupInheriting is WeCom's "resigned group inheritance in progress".
+const codeGroupInheriting = 90507
+
+func dedupe(ids []string) (unique, duplicates []string) {
+	seen := make(map[string]bool, len(ids))
+	unique = make([]string, 0, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			duplicates = append(duplicates, id)
+			continue
+		}
+		seen[id] = true
+		unique = append(unique, id)
+	}
+	return unique, duplicates
+}
+
+func splitChunks(ids []string, size int) [][]string {
+	chunks := make([][]string, 0, (len(ids)+size-1)/size)
+	for len(ids) > 0 {
+		n := min(size, len(ids))
+		chunks = append(chunks, ids[:n:n])
+		ids = ids[n:]
+	}
+	return chunks
+}
+
+// joinDistinct joins the non-nil errors, keeping one of each message.
+func joinDistinct(errs []error) error {
+	seen := map[string]bool{}
+	var kept []error
+	for _, err := range errs {
+		if err == nil || seen[err.Error()] {
+			continue
+		}
+		seen[err.Error()] = true
+		kept = append(kept, err)
+	}
+	return errors.Join(kept...)
+}
+
+// validateUserID rejects an empty or padded member userid.
+func validateUserID(field, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return &InputError{Field: field, Value: value, Reason: "empty; give the member's userid"}
+	}
+	if strings.TrimSpace(value) != value {
+		return &InputError{Field: field, Value: value, Reason: "has leading or trailing spaces; remove them"}
+	}
+	return nil
+}
+
+// validateIDs rejects an empty list and any blank or padded id.
+func validateIDs(field string, ids []string) error {
+	if len(ids) == 0 {
+		return &InputError{Field: field, Reason: "empty; give at least one id"}
+	}
+	for i, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return &InputError{Field: fmt.Sprintf("%s[%d]", field, i), Value: id, Reason: "blank; remove it or give the real id"}
+		}
+		if strings.TrimSpace(id) != id {
+			return &InputError{Field: fmt.Sprintf("%s[%d]", field, i), Value: id, Reason: "has leading or trailing spaces; remove them"}
+		}
+	}
+	return nil
+}
+
+// MaxSuccessMessage is WeCom's limit on transfer_success_msg, in characters.
+const MaxSuccessMessage = 200
+
+// validateSuccessMessage checks transfer_success_msg. WeCom documents the
+// limit in characters (字符); whether it counts bytes is not documented, so
+// the client counts Unicode code points.
+func validateSuccessMessage(msg string) error {
+	if !utf8.ValidString(msg) {
+		return &InputError{Field: "success message", Reason: "not valid UTF-8"}
+	}
+	if n := utf8.RuneCountInString(msg); n > MaxSuccessMessage {
+		return &InputError{
+			Field:  "success message",
+			Value:  truncateRunes(msg, 20) + "…",
+			Reason: fmt.Sprintf("%d characters, over WeCom's limit of %d; shorten it", n, MaxSuccessMessage),
+		}
+	}
+	return nil
+}
+
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}

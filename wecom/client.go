@@ -1,0 +1,218 @@
+package wecom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/generated"
+)
+
+// DefaultBaseURL is the WeCom API host.
+const DefaultBaseURL = "https://qyapi.weixin.qq.com"
+
+// Client calls the WeCom customer transfer API. It adds the access token to
+// every call, fetches a new one when WeCom rejects it, checks every errcode
+// and splits large batches. A Client is safe for concurrent use.
+type Client struct {
+	api      *generated.Client
+	tokens   *tokenCache
+	settings settings
+	throttle throttle
+}
+
+type settings struct {
+	baseURL        string
+	httpClient     *http.Client
+	logger         *slog.Logger
+	retry          RetryPolicy
+	workers        int
+	callsPerMinute int
+	maxBodySize    int64
+	sleep          func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a [Client]. Options may be given in any order.
+type Option func(*settings)
+
+// WithBaseURL replaces the API host, for a proxy with a fixed egress IP, the
+// sandbox or tests. The URL holds scheme and host, and optionally a path
+// prefix, without /cgi-bin.
+func WithBaseURL(baseURL string) Option {
+	return func(s *settings) { s.baseURL = baseURL }
+}
+
+// WithHTTPClient sets the HTTP client. The default has a 30-second timeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) { s.httpClient = hc }
+}
+
+// WithLogger sets the logger for retries, token fetches and rate-limit
+// waits. The client logs nothing without one.
+func WithLogger(logger *slog.Logger) Option {
+	return func(s *settings) { s.logger = logger }
+}
+
+// WithWorkers sets how many calls of one batch run at the same time. The
+// default is 4.
+func WithWorkers(n int) Option {
+	return func(s *settings) { s.workers = n }
+}
+
+// WithRetryPolicy replaces [DefaultRetryPolicy].
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(s *settings) { s.retry = p }
+}
+
+// New returns a client that fetches tokens with gettoken for the app that
+// owns secret. The secret is kept only inside the token fetcher and never
+// printed.
+func New(corpID, secret string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(corpID) == "" {
+		return nil, &InputError{Field: "corp ID", Reason: "empty; set it to the corp ID (企业ID) from the WeCom admin console"}
+	}
+	if strings.TrimSpace(secret) == "" {
+		return nil, &InputError{Field: "secret", Reason: "empty; set it to the secret of the app that may call the customer transfer API"}
+	}
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.tokens = newTokenCache(&gettokenSource{client: c, corpID: corpID, secret: secret})
+	c.tokens.onFetch = c.logTokenFetch
+	return c, nil
+}
+
+// NewWithTokenSource returns a client that takes its tokens from source,
+// for tokens issued by a central token service or by another flow, such as
+// a third-party app's. The client caches each token until shortly before
+// its expiry.
+func NewWithTokenSource(source TokenSource, opts ...Option) (*Client, error) {
+	if source == nil {
+		return nil, &InputError{Field: "token source", Reason: "nil"}
+	}
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.tokens = newTokenCache(source)
+	c.tokens.onFetch = c.logTokenFetch
+	return c, nil
+}
+
+func newClient(opts []Option) (*Client, error) {
+	s := settings{
+		baseURL:        DefaultBaseURL,
+		retry:          DefaultRetryPolicy,
+		workers:        4,
+		callsPerMinute: DefaultCallsPerMinute,
+		maxBodySize:    16 << 20,
+		sleep:          sleepContext,
+	}
+	for _, opt := range opts {
+		opt(&s)
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.workers < 1 {
+		return nil, &InputError{Field: "workers", Value: fmt.Sprint(s.workers), Reason: "must be at least 1"}
+	}
+	base, err := url.Parse(s.baseURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, &InputError{Field: "base URL", Value: s.baseURL, Reason: "want an absolute URL such as https://qyapi.weixin.qq.com"}
+	}
+
+	api, err := generated.NewClient(strings.TrimSuffix(s.baseURL, "/"), generated.WithHTTPClient(s.httpClient))
+	if err != nil {
+		return nil, fmt.Errorf("wecom: create client: %w", err)
+	}
+	return &Client{api: api, settings: s, throttle: throttle{perMinute: s.callsPerMinute}}, nil
+}
+
+// String describes the client without any credential.
+func (c *Client) String() string {
+	return fmt.Sprintf("wecom.Client{BaseURL:%s}", c.settings.baseURL)
+}
+
+// GoString is the %#v form of the client, also without credentials.
+func (c *Client) GoString() string { return c.String() }
+
+// Generated returns the generated client with the access token added to
+// every request, for calls this package does not wrap. Its methods return
+// the raw *http.Response: check the errcode in the body yourself.
+func (c *Client) Generated() *generated.Client {
+	api := *c.api
+	api.RequestEditors = append([]generated.RequestEditorFn{c.addToken}, api.RequestEditors...)
+	return &api
+}
+
+// Token returns the current access token, fetching one if needed. Keep it
+// server-side: it grants the app's permissions.
+func (c *Client) Token(ctx context.Context) (Token, error) {
+	return c.tokens.Token(ctx)
+}
+
+func (c *Client) addToken(ctx context.Context, req *http.Request) error {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
+	setAccessToken(req, tok.AccessToken)
+	return nil
+}
+
+func setAccessToken(req *http.Request, accessToken string) {
+	q := req.URL.Query()
+	q.Set("access_token", accessToken)
+	req.URL.RawQuery = q.Encode()
+}
+
+func (c *Client) logTokenFetch(tok Token) {
+	c.settings.logger.Info("wecom: fetched access token",
+		"expires_at", tok.ExpiresAt.Format(time.RFC3339))
+}
+
+// gettokenSource fetches tokens with /cgi-bin/gettoken.
+type gettokenSource struct {
+	client *Client
+	corpID string
+	secret string
+}
+
+func (s *gettokenSource) String() string { return "wecom.gettokenSource{corpsecret:" + redacted + "}" }
+
+func (s *gettokenSource) GoString() string { return s.String() }
+
+func (s *gettokenSource) Token(ctx context.Context) (Token, error) {
+	var out generated.GetTokenResponse
+	params := &generated.GetTokenParams{CorpID: s.corpID, CorpSecret: s.secret}
+	err := s.client.call(ctx, callSpec{
+		endpoint: endpointGetToken,
+		read:     true,
+		noToken:  true,
+		send: func(ctx context.Context, _ generated.RequestEditorFn) (*http.Response, error) {
+			return s.client.api.GetToken(ctx, params)
+		},
+	}, &out)
+	if err != nil {
+		return Token{}, err
+	}
+	if out.AccessToken == "" {
+		return Token{}, &ResponseError{Endpoint: endpointGetToken, HTTPStatus: http.StatusOK, Err: errors.New("errcode 0 without access_token")}
+	}
+	lifetime := time.Duration(out.ExpiresIn) * time.Second
+	if lifetime <= 0 {
+		// NOTE: WeCom documents 7200 seconds; a missing expires_in falls back to it.
+		lifetime = 7200 * time.Second
+	}
+	return Token{AccessToken: out.AccessToken, ExpiresAt: time.Now().Add(lifetime)}, nil
+}

@@ -1,0 +1,70 @@
+package wecom
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+)
+
+// secretParams are the query parameters that carry credentials.
+var secretParams = []string{"access_token", "corpsecret"}
+
+// secretPattern finds a secret query parameter and its value anywhere in a
+// string, such as a URL quoted inside an error message or a response body.
+var secretPattern = regexp.MustCompile(`(?i)(access_token|corpsecret)(=|%3D|":\s*")[^&\s"'<>]*`)
+
+const redacted = "REDACTED"
+
+// redactString replaces the value of every secret query parameter in s.
+func redactString(s string) string {
+	return secretPattern.ReplaceAllString(s, "${1}${2}"+redacted)
+}
+
+// redactURL returns u with the values of secret query parameters replaced.
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	copied := *u
+	q := copied.Query()
+	changed := false
+	for _, name := range secretParams {
+		if q.Has(name) {
+			q.Set(name, redacted)
+			changed = true
+		}
+	}
+	if changed {
+		copied.RawQuery = q.Encode()
+	}
+	return copied.String()
+}
+
+// redactError rewrites the URL of a *url.Error, which net/http returns with
+// the full request URL, and strips secrets from any other message.
+func redactError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if urlErr, ok := errors.AsType[*url.Error](err); ok {
+		return &url.Error{
+			Op:  urlErr.Op,
+			URL: redactString(urlErr.URL),
+			Err: redactedError{urlErr.Err},
+		}
+	}
+	return redactedError{err}
+}
+
+// redactedError keeps the chain of err for errors.Is and errors.As but strips
+// secrets from its message.
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return redactString(e.err.Error())
+}
+
+func (e redactedError) Unwrap() error { return e.err }
