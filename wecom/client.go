@@ -177,7 +177,7 @@ func setAccessToken(req *http.Request, accessToken string) {
 }
 
 func (c *Client) logTokenFetch(tok Token) {
-	c.settings.logger.Info("wecom: fetched access token",
+	c.settings.logger.Debug("wecom: fetched access token",
 		"expires_at", tok.ExpiresAt.Format(time.RFC3339))
 }
 

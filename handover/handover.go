@@ -1,0 +1,346 @@
+// Package handover runs a whole customer handover on WeCom: it collects a
+// member's customers and group chats, transfers them in batches, resolves
+// every outcome it could not see, follows the 24-hour takeover and counts
+// the results. The wecom-transfer CLI is a thin shell around it.
+package handover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/wecom"
+)
+
+// Config describes one handover from one member to another.
+type Config struct {
+	From     string // handover member's userid
+	To       string // takeover member's userid
+	Resigned bool   // From has resigned: use the resigned-member calls
+	// Customers limits the handover to these external_userids. When it is
+	// empty, every customer of From is collected: on-job from
+	// externalcontact/list, resigned from From's rows of the unassigned list.
+	Customers []string
+	Groups    bool   // also transfer From's customer group chats
+	Message   string // on-job only: sent to each customer after the transfer
+	DryRun    bool   // collect and print, but transfer nothing
+	Watch     bool   // poll the transfer results until nothing is waiting
+	// PollInterval is the wait between two reads of the transfer results
+	// while watching. The default is 5 minutes.
+	PollInterval time.Duration
+}
+
+// Runner runs handovers with one client.
+type Runner struct {
+	Client *wecom.Client
+	Logger *slog.Logger // progress; nil logs nothing
+	// Emit receives every row as soon as it is known. It may be nil.
+	Emit func(Row)
+	// Journal, when set, records each outcome as it happens, and items it
+	// already holds a final outcome for are not sent again.
+	Journal *Journal
+	// Sleep waits between polls; nil uses a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Validate checks cfg before any call, naming the bad value.
+func (cfg Config) Validate() error {
+	switch {
+	case strings.TrimSpace(cfg.From) == "":
+		return errors.New("missing --from: give the userid of the member who hands over")
+	case strings.TrimSpace(cfg.To) == "":
+		return errors.New("missing --to: give the userid of the member who takes over")
+	case cfg.From == cfg.To:
+		return fmt.Errorf("--from and --to are both %q: the takeover member must be someone else", cfg.From)
+	case cfg.Resigned && cfg.Message != "":
+		return errors.New("--message applies to on-job transfers only: WeCom sends no message for resigned transfers; drop --message or --resigned")
+	case cfg.PollInterval < 0:
+		return fmt.Errorf("poll interval %s is negative", cfg.PollInterval)
+	}
+	for i, id := range cfg.Customers {
+		if strings.TrimSpace(id) == "" {
+			return fmt.Errorf("--customers item %d is blank: remove the extra comma", i+1)
+		}
+	}
+	return nil
+}
+
+// Run performs the handover and returns its summary. The error is non-nil
+// when a call failed as a whole (API or network) or ctx ended; the summary
+// then still counts every item seen so far.
+func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	state := newRunState(r, cfg)
+
+	customers, err := r.collectCustomers(ctx, cfg)
+	if err != nil {
+		return state.summary, err
+	}
+	var chats []string
+	if cfg.Groups {
+		if chats, err = r.collectGroupChats(ctx, cfg); err != nil {
+			return state.summary, err
+		}
+	}
+	r.logger().Info("collected items", "from", cfg.From, "customers", len(customers), "group_chats", len(chats))
+
+	customers = state.skipKnown(TypeCustomer, customers)
+	chats = state.skipKnown(TypeGroupChat, chats)
+
+	if cfg.DryRun {
+		state.plan(TypeCustomer, customers)
+		state.plan(TypeGroupChat, chats)
+		return state.summary, nil
+	}
+
+	var errs []error
+	if len(customers) > 0 {
+		errs = append(errs, r.transferCustomers(ctx, state, customers))
+	}
+	if len(chats) > 0 {
+		errs = append(errs, r.transferGroupChats(ctx, state, chats))
+	}
+	if err := errors.Join(errs...); err != nil {
+		state.finish()
+		return state.summary, err
+	}
+
+	if cfg.Watch && state.startedCustomers() > 0 {
+		if err := r.watch(ctx, state); err != nil {
+			state.finish()
+			return state.summary, err
+		}
+	}
+	state.finish()
+	return state.summary, nil
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+// collectCustomers returns the customers to hand over, in a stable order.
+func (r *Runner) collectCustomers(ctx context.Context, cfg Config) ([]string, error) {
+	if len(cfg.Customers) > 0 {
+		return cfg.Customers, nil
+	}
+	if !cfg.Resigned {
+		ids, err := r.Client.ListCustomers(ctx, cfg.From)
+		if err != nil {
+			return nil, fmt.Errorf("list customers of %s: %w", cfg.From, err)
+		}
+		return ids, nil
+	}
+
+	var ids []string
+	for row, err := range r.Client.UnassignedCustomers(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("list unassigned customers: %w", err)
+		}
+		if row.HandoverUserID == cfg.From {
+			ids = append(ids, row.ExternalUserID)
+		}
+	}
+	return ids, nil
+}
+
+// collectGroupChats returns From's customer group chats. For a resigned
+// member only chats still waiting to be inherited are taken.
+func (r *Runner) collectGroupChats(ctx context.Context, cfg Config) ([]string, error) {
+	filter := wecom.GroupChatFilter{Owners: []string{cfg.From}}
+	if cfg.Resigned {
+		filter.Status = wecom.GroupChatOwnerResigned
+	}
+	var ids []string
+	for chat, err := range r.Client.GroupChats(ctx, filter) {
+		if err != nil {
+			return nil, fmt.Errorf("list group chats of %s: %w", cfg.From, err)
+		}
+		ids = append(ids, chat.ChatID)
+	}
+	return ids, nil
+}
+
+func (r *Runner) transferCustomers(ctx context.Context, state *runState, ids []string) error {
+	report, err := r.sendCustomers(ctx, state.cfg, ids)
+	if report == nil {
+		return err
+	}
+	state.summary.Duplicates += len(report.Duplicates)
+
+	unknown := state.record(TypeCustomer, report.Items)
+	if len(unknown) > 0 && ctx.Err() == nil {
+		if rerr := r.resolveCustomers(ctx, state, unknown); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+func (r *Runner) sendCustomers(ctx context.Context, cfg Config, ids []string) (*wecom.TransferReport, error) {
+	if cfg.Resigned {
+		return r.Client.TransferResignedCustomers(ctx, wecom.ResignedTransferRequest{
+			HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids,
+		})
+	}
+	return r.Client.TransferCustomers(ctx, wecom.TransferRequest{
+		HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids, SuccessMessage: cfg.Message,
+	})
+}
+
+func (r *Runner) transferGroupChats(ctx context.Context, state *runState, ids []string) error {
+	report, err := r.sendGroupChats(ctx, state.cfg, ids)
+	if report == nil {
+		return err
+	}
+	state.summary.Duplicates += len(report.Duplicates)
+
+	unknown := state.record(TypeGroupChat, report.Items)
+	if len(unknown) > 0 && ctx.Err() == nil {
+		if rerr := r.resolveGroupChats(ctx, state, unknown); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+func (r *Runner) sendGroupChats(ctx context.Context, cfg Config, ids []string) (*wecom.TransferReport, error) {
+	req := wecom.GroupChatTransferRequest{NewOwner: cfg.To, ChatIDs: ids}
+	if cfg.Resigned {
+		return r.Client.TransferResignedGroupChats(ctx, req)
+	}
+	return r.Client.TransferGroupChats(ctx, req)
+}
+
+// resolveCustomers settles customers whose transfer call got no answer. A
+// customer listed in the pair's transfer results did start; the others
+// were not applied, so they are sent once more.
+func (r *Runner) resolveCustomers(ctx context.Context, state *runState, unknown []string) error {
+	r.logger().Warn("resolving customers with an unknown outcome through the transfer results", "count", len(unknown))
+	listed, err := r.takeoverStates(ctx, state.cfg)
+	if err != nil {
+		return fmt.Errorf("resolve %d customers with an unknown outcome: %w", len(unknown), err)
+	}
+
+	var resend []string
+	var started []wecom.ItemResult
+	for _, id := range unknown {
+		if t, ok := listed[id]; ok && t.Status != wecom.StatusNoRecord {
+			started = append(started, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
+			continue
+		}
+		resend = append(resend, id)
+	}
+	state.resolve(TypeCustomer, started)
+	if len(resend) == 0 {
+		return nil
+	}
+
+	report, err := r.sendCustomers(ctx, state.cfg, resend)
+	if report != nil {
+		state.resolve(TypeCustomer, report.Items)
+	}
+	return err
+}
+
+// resolveGroupChats settles chats whose transfer call got no answer: a chat
+// now owned by the takeover member moved; the others are sent once more.
+func (r *Runner) resolveGroupChats(ctx context.Context, state *runState, unknown []string) error {
+	r.logger().Warn("resolving group chats with an unknown outcome", "count", len(unknown))
+	owned := map[string]bool{}
+	for chat, err := range r.Client.GroupChats(ctx, wecom.GroupChatFilter{Owners: []string{state.cfg.To}}) {
+		if err != nil {
+			return fmt.Errorf("resolve %d group chats with an unknown outcome: %w", len(unknown), err)
+		}
+		owned[chat.ChatID] = true
+	}
+
+	var resend []string
+	var started []wecom.ItemResult
+	for _, id := range unknown {
+		if owned[id] {
+			started = append(started, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
+			continue
+		}
+		resend = append(resend, id)
+	}
+	state.resolve(TypeGroupChat, started)
+	if len(resend) == 0 {
+		return nil
+	}
+
+	report, err := r.sendGroupChats(ctx, state.cfg, resend)
+	if report != nil {
+		state.resolve(TypeGroupChat, report.Items)
+	}
+	return err
+}
+
+// takeoverStates reads every row of the pair's transfer results.
+func (r *Runner) takeoverStates(ctx context.Context, cfg Config) (map[string]wecom.Takeover, error) {
+	rows := r.Client.TransferResults(ctx, cfg.From, cfg.To)
+	if cfg.Resigned {
+		rows = r.Client.ResignedTransferResults(ctx, cfg.From, cfg.To)
+	}
+	states := map[string]wecom.Takeover{}
+	for row, err := range rows {
+		if err != nil {
+			return nil, err
+		}
+		states[row.ExternalUserID] = row
+	}
+	return states, nil
+}
+
+// watch polls the transfer results until no customer of this run is
+// waiting, emitting a status row each time a customer's state changes.
+func (r *Runner) watch(ctx context.Context, state *runState) error {
+	interval := state.cfg.PollInterval
+	if interval == 0 {
+		interval = 5 * time.Minute
+	}
+	sleep := r.Sleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
+
+	lastWaiting := -1
+	for poll := 1; ; poll++ {
+		states, err := r.takeoverStates(ctx, state.cfg)
+		if err != nil {
+			return fmt.Errorf("read transfer results: %w", err)
+		}
+		waiting := state.updateStatuses(states)
+		level := slog.LevelDebug
+		if waiting != lastWaiting {
+			level = slog.LevelInfo
+		}
+		r.logger().Log(ctx, level, "polled transfer results", "poll", poll, "waiting", waiting)
+		lastWaiting = waiting
+		if waiting == 0 {
+			return nil
+		}
+		if err := sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,164 @@
+package handover
+
+import (
+	"github.com/wecom-transfer/wecom-transfer/wecom"
+)
+
+type itemKey struct {
+	kind string
+	id   string
+}
+
+// runState holds the latest row of every item of one run, so that the
+// summary counts each item exactly once however often its outcome changed.
+type runState struct {
+	runner  *Runner
+	cfg     Config
+	summary *Summary
+	rows    map[itemKey]Row
+	order   []itemKey
+}
+
+func newRunState(r *Runner, cfg Config) *runState {
+	return &runState{
+		runner:  r,
+		cfg:     cfg,
+		summary: &Summary{Type: TypeSummary, From: cfg.From, To: cfg.To, Resigned: cfg.Resigned, DryRun: cfg.DryRun},
+		rows:    map[itemKey]Row{},
+	}
+}
+
+// skipKnown returns the ids whose outcome the journal does not hold yet.
+// Known ones are counted from the journal and not sent again.
+func (s *runState) skipKnown(kind string, ids []string) []string {
+	if s.runner.Journal == nil {
+		return ids
+	}
+	rest := ids[:0:0]
+	for _, id := range ids {
+		row, ok := s.runner.Journal.Final(kind, id)
+		if !ok {
+			rest = append(rest, id)
+			continue
+		}
+		s.set(row)
+		s.summary.FromJournal++
+	}
+	return rest
+}
+
+func (s *runState) plan(kind string, ids []string) {
+	for _, id := range ids {
+		s.publish(Row{Type: kind, ID: id, Outcome: OutcomePlanned})
+	}
+	s.finish()
+}
+
+// record stores the outcome of each item. Items with an unknown outcome
+// are written to the journal but not emitted: they are returned for
+// resolution and emitted once settled.
+func (s *runState) record(kind string, items []wecom.ItemResult) (unknown []string) {
+	for _, item := range items {
+		row := rowFromItem(kind, item)
+		if item.Outcome == wecom.OutcomeUnknown {
+			s.set(row)
+			s.journal(row)
+			unknown = append(unknown, item.ID)
+			continue
+		}
+		s.publish(row)
+	}
+	return unknown
+}
+
+// resolve stores and emits the settled outcome of formerly unknown items.
+func (s *runState) resolve(kind string, items []wecom.ItemResult) {
+	for _, item := range items {
+		row := rowFromItem(kind, item)
+		if item.Outcome == wecom.OutcomeStarted && row.ErrMsg == "" {
+			row.ErrMsg = "confirmed after an unanswered call"
+		}
+		s.publish(row)
+	}
+}
+
+// publish stores row, writes it to the journal and emits it.
+func (s *runState) publish(row Row) {
+	s.set(row)
+	s.journal(row)
+	if s.runner.Emit != nil {
+		s.runner.Emit(row)
+	}
+}
+
+func (s *runState) set(row Row) {
+	key := itemKey{row.Type, row.ID}
+	if _, ok := s.rows[key]; !ok {
+		s.order = append(s.order, key)
+	}
+	s.rows[key] = row
+}
+
+func (s *runState) journal(row Row) {
+	if s.runner.Journal == nil || row.Outcome == OutcomePlanned {
+		return
+	}
+	if err := s.runner.Journal.Record(row); err != nil {
+		s.runner.logger().Error("journal write failed", "id", row.ID, "error", err)
+	}
+}
+
+func (s *runState) startedCustomers() int {
+	n := 0
+	for _, key := range s.order {
+		if key.kind == TypeCustomer && s.rows[key].Outcome == wecom.OutcomeStarted.String() {
+			n++
+		}
+	}
+	return n
+}
+
+// updateStatuses applies one read of the transfer results to the started
+// customers, emits a status row for each change, and returns how many are
+// still waiting. A started customer missing from the results counts as
+// having no record, so a short list cannot make the watch run forever.
+func (s *runState) updateStatuses(states map[string]wecom.Takeover) (waiting int) {
+	for _, key := range s.order {
+		row := s.rows[key]
+		if key.kind != TypeCustomer || row.Outcome != wecom.OutcomeStarted.String() {
+			continue
+		}
+		takeover, ok := states[key.id]
+		if !ok {
+			takeover = wecom.Takeover{ExternalUserID: key.id, Status: wecom.StatusNoRecord}
+		}
+		updated := statusRow(takeover, row)
+		if updated.Status != row.Status || updated.TakeoverTime != row.TakeoverTime {
+			s.publish(updated)
+		}
+		if takeover.Status == wecom.StatusWaiting {
+			waiting++
+		}
+	}
+	return waiting
+}
+
+// finish recounts the summary from the latest row of every item.
+func (s *runState) finish() {
+	sum := s.summary
+	sum.Customers, sum.GroupChats, sum.Statuses = Counts{}, Counts{}, nil
+	for _, key := range s.order {
+		row := s.rows[key]
+		if key.kind == TypeGroupChat {
+			sum.GroupChats.add(row)
+			continue
+		}
+		sum.Customers.add(row)
+		if row.Status != "" {
+			if sum.Statuses == nil {
+				sum.Statuses = map[string]int{}
+			}
+			sum.Statuses[row.Status]++
+		}
+	}
+}
