@@ -100,10 +100,10 @@ func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	var errs []error
 	if len(customers) > 0 {
-		errs = append(errs, r.transferCustomers(ctx, state, customers))
+		errs = append(errs, r.transfer(ctx, state, r.customerKind(cfg), customers))
 	}
 	if len(chats) > 0 {
-		errs = append(errs, r.transferGroupChats(ctx, state, chats))
+		errs = append(errs, r.transfer(ctx, state, r.groupChatKind(cfg), chats))
 	}
 	if err := errors.Join(errs...); err != nil {
 		state.finish()
@@ -169,117 +169,111 @@ func (r *Runner) collectGroupChats(ctx context.Context, cfg Config) ([]string, e
 	return ids, nil
 }
 
-func (r *Runner) transferCustomers(ctx context.Context, state *runState, ids []string) error {
-	report, err := r.sendCustomers(ctx, state.cfg, ids)
+// itemKind is what the transfer of one kind of item needs: how to send a
+// batch and how to learn which items WeCom already took.
+type itemKind struct {
+	name string // TypeCustomer or TypeGroupChat
+	send func(ctx context.Context, ids []string) (*wecom.TransferReport, error)
+	// started returns the ids that WeCom lists as in transfer or moved.
+	started func(ctx context.Context) (map[string]bool, error)
+}
+
+func (r *Runner) customerKind(cfg Config) itemKind {
+	return itemKind{
+		name: TypeCustomer,
+		send: func(ctx context.Context, ids []string) (*wecom.TransferReport, error) {
+			if cfg.Resigned {
+				return r.Client.TransferResignedCustomers(ctx, wecom.ResignedTransferRequest{
+					HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids,
+				})
+			}
+			return r.Client.TransferCustomers(ctx, wecom.TransferRequest{
+				HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids, SuccessMessage: cfg.Message,
+			})
+		},
+		started: func(ctx context.Context) (map[string]bool, error) {
+			states, err := r.takeoverStates(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			ids := make(map[string]bool, len(states))
+			for id, t := range states {
+				ids[id] = t.Status != wecom.StatusNoRecord
+			}
+			return ids, nil
+		},
+	}
+}
+
+func (r *Runner) groupChatKind(cfg Config) itemKind {
+	return itemKind{
+		name: TypeGroupChat,
+		send: func(ctx context.Context, ids []string) (*wecom.TransferReport, error) {
+			req := wecom.GroupChatTransferRequest{NewOwner: cfg.To, ChatIDs: ids}
+			if cfg.Resigned {
+				return r.Client.TransferResignedGroupChats(ctx, req)
+			}
+			return r.Client.TransferGroupChats(ctx, req)
+		},
+		started: func(ctx context.Context) (map[string]bool, error) {
+			owned := map[string]bool{}
+			for chat, err := range r.Client.GroupChats(ctx, wecom.GroupChatFilter{Owners: []string{cfg.To}}) {
+				if err != nil {
+					return nil, err
+				}
+				owned[chat.ChatID] = true
+			}
+			return owned, nil
+		},
+	}
+}
+
+// maxSettleRounds bounds how often one run re-checks and re-sends items
+// that got no answer or a transient error, so a link that keeps failing
+// still ends the run.
+const maxSettleRounds = 5
+
+// transfer sends ids and settles every item before it returns. An item
+// whose call got no answer is looked up: WeCom listing it means it
+// started, otherwise it was not applied. Items not applied, or rejected
+// with a transient code such as -1 or 45009 after the client's own
+// retries, are sent again. Nothing is sent twice that WeCom took.
+func (r *Runner) transfer(ctx context.Context, state *runState, kind itemKind, ids []string) error {
+	report, err := kind.send(ctx, ids)
 	if report == nil {
 		return err
 	}
 	state.summary.Duplicates += len(report.Duplicates)
+	open := state.record(kind.name, report.Items)
 
-	unknown := state.record(TypeCustomer, report.Items)
-	if len(unknown) > 0 && ctx.Err() == nil {
-		if rerr := r.resolveCustomers(ctx, state, unknown); rerr != nil {
-			err = errors.Join(err, rerr)
+	for round := 1; !open.empty() && round <= maxSettleRounds && ctx.Err() == nil; round++ {
+		r.logger().Warn("settling items without a final outcome",
+			"type", kind.name, "unknown", len(open.unknown), "retry", len(open.retry), "round", round)
+		resend := open.retry
+		if len(open.unknown) > 0 {
+			started, lookupErr := kind.started(ctx)
+			if lookupErr != nil {
+				return errors.Join(err, fmt.Errorf("look up %d %s items with an unknown outcome: %w", len(open.unknown), kind.name, lookupErr))
+			}
+			var confirmed []wecom.ItemResult
+			for _, id := range open.unknown {
+				if started[id] {
+					confirmed = append(confirmed, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
+					continue
+				}
+				resend = append(resend, id)
+			}
+			state.resolve(kind.name, confirmed)
 		}
-	}
-	return err
-}
-
-func (r *Runner) sendCustomers(ctx context.Context, cfg Config, ids []string) (*wecom.TransferReport, error) {
-	if cfg.Resigned {
-		return r.Client.TransferResignedCustomers(ctx, wecom.ResignedTransferRequest{
-			HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids,
-		})
-	}
-	return r.Client.TransferCustomers(ctx, wecom.TransferRequest{
-		HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids, SuccessMessage: cfg.Message,
-	})
-}
-
-func (r *Runner) transferGroupChats(ctx context.Context, state *runState, ids []string) error {
-	report, err := r.sendGroupChats(ctx, state.cfg, ids)
-	if report == nil {
-		return err
-	}
-	state.summary.Duplicates += len(report.Duplicates)
-
-	unknown := state.record(TypeGroupChat, report.Items)
-	if len(unknown) > 0 && ctx.Err() == nil {
-		if rerr := r.resolveGroupChats(ctx, state, unknown); rerr != nil {
-			err = errors.Join(err, rerr)
+		if len(resend) == 0 {
+			return nil
 		}
-	}
-	return err
-}
 
-func (r *Runner) sendGroupChats(ctx context.Context, cfg Config, ids []string) (*wecom.TransferReport, error) {
-	req := wecom.GroupChatTransferRequest{NewOwner: cfg.To, ChatIDs: ids}
-	if cfg.Resigned {
-		return r.Client.TransferResignedGroupChats(ctx, req)
-	}
-	return r.Client.TransferGroupChats(ctx, req)
-}
-
-// resolveCustomers settles customers whose transfer call got no answer. A
-// customer listed in the pair's transfer results did start; the others
-// were not applied, so they are sent once more.
-func (r *Runner) resolveCustomers(ctx context.Context, state *runState, unknown []string) error {
-	r.logger().Warn("resolving customers with an unknown outcome through the transfer results", "count", len(unknown))
-	listed, err := r.takeoverStates(ctx, state.cfg)
-	if err != nil {
-		return fmt.Errorf("resolve %d customers with an unknown outcome: %w", len(unknown), err)
-	}
-
-	var resend []string
-	var started []wecom.ItemResult
-	for _, id := range unknown {
-		if t, ok := listed[id]; ok && t.Status != wecom.StatusNoRecord {
-			started = append(started, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
-			continue
+		report, err = kind.send(ctx, resend)
+		if report == nil {
+			return err
 		}
-		resend = append(resend, id)
-	}
-	state.resolve(TypeCustomer, started)
-	if len(resend) == 0 {
-		return nil
-	}
-
-	report, err := r.sendCustomers(ctx, state.cfg, resend)
-	if report != nil {
-		state.resolve(TypeCustomer, report.Items)
-	}
-	return err
-}
-
-// resolveGroupChats settles chats whose transfer call got no answer: a chat
-// now owned by the takeover member moved; the others are sent once more.
-func (r *Runner) resolveGroupChats(ctx context.Context, state *runState, unknown []string) error {
-	r.logger().Warn("resolving group chats with an unknown outcome", "count", len(unknown))
-	owned := map[string]bool{}
-	for chat, err := range r.Client.GroupChats(ctx, wecom.GroupChatFilter{Owners: []string{state.cfg.To}}) {
-		if err != nil {
-			return fmt.Errorf("resolve %d group chats with an unknown outcome: %w", len(unknown), err)
-		}
-		owned[chat.ChatID] = true
-	}
-
-	var resend []string
-	var started []wecom.ItemResult
-	for _, id := range unknown {
-		if owned[id] {
-			started = append(started, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
-			continue
-		}
-		resend = append(resend, id)
-	}
-	state.resolve(TypeGroupChat, started)
-	if len(resend) == 0 {
-		return nil
-	}
-
-	report, err := r.sendGroupChats(ctx, state.cfg, resend)
-	if report != nil {
-		state.resolve(TypeGroupChat, report.Items)
+		open = state.record(kind.name, report.Items)
 	}
 	return err
 }

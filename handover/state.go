@@ -17,6 +17,8 @@ type runState struct {
 	summary *Summary
 	rows    map[itemKey]Row
 	order   []itemKey
+	// held are items with an unknown outcome that were not emitted yet.
+	held map[itemKey]bool
 }
 
 func newRunState(r *Runner, cfg Config) *runState {
@@ -25,6 +27,7 @@ func newRunState(r *Runner, cfg Config) *runState {
 		cfg:     cfg,
 		summary: &Summary{Type: TypeSummary, From: cfg.From, To: cfg.To, Resigned: cfg.Resigned, DryRun: cfg.DryRun},
 		rows:    map[itemKey]Row{},
+		held:    map[itemKey]bool{},
 	}
 }
 
@@ -54,21 +57,35 @@ func (s *runState) plan(kind string, ids []string) {
 	s.finish()
 }
 
-// record stores the outcome of each item. Items with an unknown outcome
-// are written to the journal but not emitted: they are returned for
-// resolution and emitted once settled.
-func (s *runState) record(kind string, items []wecom.ItemResult) (unknown []string) {
+// openItems are the items of a batch without a final outcome yet.
+type openItems struct {
+	unknown []string // the call got no answer: look them up
+	retry   []string // not applied: send them again
+}
+
+func (o openItems) empty() bool { return len(o.unknown) == 0 && len(o.retry) == 0 }
+
+// record stores the outcome of each item and emits the final ones. Items
+// without a final outcome are written to the journal, held back from the
+// output and returned, to be emitted once settled.
+func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
+	var open openItems
 	for _, item := range items {
 		row := rowFromItem(kind, item)
-		if item.Outcome == wecom.OutcomeUnknown {
-			s.set(row)
-			s.journal(row)
-			unknown = append(unknown, item.ID)
+		switch {
+		case item.Outcome == wecom.OutcomeUnknown:
+			open.unknown = append(open.unknown, item.ID)
+		case item.Outcome == wecom.OutcomeNotSent || (item.Outcome == wecom.OutcomeFailed && !isFinal(row)):
+			open.retry = append(open.retry, item.ID)
+		default:
+			s.publish(row)
 			continue
 		}
-		s.publish(row)
+		s.set(row)
+		s.journal(row)
+		s.held[itemKey{kind, item.ID}] = true
 	}
-	return unknown
+	return open
 }
 
 // resolve stores and emits the settled outcome of formerly unknown items.
@@ -84,6 +101,7 @@ func (s *runState) resolve(kind string, items []wecom.ItemResult) {
 
 // publish stores row, writes it to the journal and emits it.
 func (s *runState) publish(row Row) {
+	delete(s.held, itemKey{row.Type, row.ID})
 	s.set(row)
 	s.journal(row)
 	if s.runner.Emit != nil {
@@ -143,8 +161,14 @@ func (s *runState) updateStatuses(states map[string]wecom.Takeover) (waiting int
 	return waiting
 }
 
-// finish recounts the summary from the latest row of every item.
+// finish emits the items whose outcome stayed unknown and recounts the
+// summary from the latest row of every item.
 func (s *runState) finish() {
+	for _, key := range s.order {
+		if s.held[key] {
+			s.publish(s.rows[key])
+		}
+	}
 	sum := s.summary
 	sum.Customers, sum.GroupChats, sum.Statuses = Counts{}, Counts{}, nil
 	for _, key := range s.order {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/wecom"
+	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
+)
+
+// environment is what a command may touch: its output streams and the
+// process environment.
+type environment struct {
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// commonFlags are the flags every API command takes.
+type commonFlags struct {
+	json       bool
+	sandbox    bool
+	baseURL    string
+	tokenStore string
+	verbose    bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per line on stdout")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "run on the built-in sandbox even when credentials are set")
+	fs.StringVar(&c.baseURL, "base-url", "", "API host to call instead of https://qyapi.weixin.qq.com (default $WECOM_BASE_URL)")
+	fs.StringVar(&c.tokenStore, "token-store", "", "share access tokens through this store, such as redis://127.0.0.1:6379/0 (default $WECOM_TOKEN_STORE)")
+	fs.BoolVar(&c.verbose, "verbose", false, "log every retry and token fetch at debug level")
+}
+
+// parseFlags parses args into fs and rejects stray arguments.
+func parseFlags(env *environment, fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(env.stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return &usageError{}
+		}
+		return &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; flags come as --name value", fs.Arg(0))
+	}
+	return nil
+}
+
+func (env *environment) logger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// connection is a client and, on the sandbox, the sandbox it talks to.
+type connection struct {
+	client  *wecom.Client
+	sandbox *wecomtest.Server // nil on WeCom
+}
+
+func (c *connection) Close() {
+	if c.sandbox != nil {
+		c.sandbox.Close()
+	}
+}
+
+// demoClockSpeed makes the sandbox clock run 28,800 times faster than real
+// time, so WeCom's 24-hour takeover passes in 3 seconds.
+const demoClockSpeed = 28800
+
+// connect builds a client for WeCom from the environment, or for the
+// built-in sandbox when no credentials are set or --sandbox is given.
+func (env *environment) connect(ctx context.Context, flags commonFlags, logger *slog.Logger) (*connection, error) {
+	corpID := strings.TrimSpace(env.getenv("WECOM_CORP_ID"))
+	secret := strings.TrimSpace(env.getenv("WECOM_SECRET"))
+	baseURL := flags.baseURL
+	if baseURL == "" {
+		baseURL = strings.TrimSpace(env.getenv("WECOM_BASE_URL"))
+	}
+	tokenStore := flags.tokenStore
+	if tokenStore == "" {
+		tokenStore = strings.TrimSpace(env.getenv("WECOM_TOKEN_STORE"))
+	}
+
+	opts := []wecom.Option{
+		wecom.WithLogger(logger),
+		wecom.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+	}
+	conn := &connection{}
+
+	switch {
+	case flags.sandbox || (corpID == "" && secret == ""):
+		if baseURL != "" && !flags.sandbox {
+			return nil, usagef("--base-url %s is set but WECOM_CORP_ID and WECOM_SECRET are not; export the credentials for that host (sandbox serve prints them)", baseURL)
+		}
+		clock := wecomtest.NewScaledClock(time.Now(), demoClockSpeed)
+		conn.sandbox = wecomtest.NewServer(wecomtest.DemoCorp(),
+			wecomtest.WithClock(clock),
+			// Tokens outlive the fast clock, as they would outlive a
+			// real three-second demo.
+			wecomtest.WithTokenTTL(365*24*time.Hour))
+		corpID, secret, baseURL = conn.sandbox.CorpID, conn.sandbox.Secret, conn.sandbox.URL
+		logger.Info("running on the built-in sandbox: no WeCom call is made; set WECOM_CORP_ID and WECOM_SECRET to use WeCom",
+			"url", baseURL)
+	case corpID == "":
+		return nil, usagef("WECOM_SECRET is set but WECOM_CORP_ID is not; export the corp ID (企业ID) too")
+	case secret == "":
+		return nil, usagef("WECOM_CORP_ID is set but WECOM_SECRET is not; export the secret of the app that may call the transfer API")
+	}
+	if baseURL != "" {
+		opts = append(opts, wecom.WithBaseURL(baseURL))
+	}
+	storeOpts, err := tokenStoreOptions(ctx, tokenStore, logger)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	opts = append(opts, storeOpts...)
+
+	client, err := wecom.New(corpID, secret, opts...)
+	if err != nil {
+		conn.Close()
+		return nil, usagef("%v", err)
+	}
+	conn.client = client
+	return conn, nil
+}
+
+// tokenStoreOptions returns the client options for a shared token store.
+func tokenStoreOptions(_ context.Context, rawURL string, _ *slog.Logger) ([]wecom.Option, error) {
+	if rawURL == "" {
+		return nil, nil
+	}
+	// TODO: wire the Redis token store once the redisstore package lands.
+	return nil, usagef("--token-store %s: token stores are not supported yet", rawURL)
+}
+
+// splitList splits a comma-separated flag value, rejecting empty items.
+func splitList(flagName, value string) ([]string, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	parts := strings.Split(value, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return nil, usagef("--%s item %d is empty in %q; remove the extra comma", flagName, i+1, value)
+		}
+	}
+	return parts, nil
+}
+
+func printf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format, args...)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
+)
+
+func runSandbox(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "serve" {
+		return usagef("sandbox takes one subcommand: serve")
+	}
+	fs := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8780", "address to listen on; port 0 picks a free one")
+	speed := fs.Float64("clock-speed", 1, "how many times faster than real time the sandbox clock runs; 28800 makes the 24-hour takeover pass in 3 seconds")
+	verbose := fs.Bool("verbose", false, "log every call at debug level")
+	if err := parseFlags(env, fs, args[1:]); err != nil {
+		return err
+	}
+	if *speed <= 0 {
+		return usagef("--clock-speed %g must be above 0; use 1 for real time", *speed)
+	}
+
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return usagef("--addr %q is not host:port: %v", *addr, err)
+	}
+	logger := env.logger(*verbose)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		logger.Warn("the sandbox listens beyond loopback; anyone who can reach this address can call it", "addr", *addr)
+	}
+
+	listener, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	corp := wecomtest.DemoCorp()
+	sandbox := wecomtest.NewHandler(corp,
+		wecomtest.WithClock(wecomtest.NewScaledClock(time.Now(), *speed)),
+		wecomtest.WithLogger(logger))
+	srv := &http.Server{Handler: sandbox, ReadHeaderTimeout: 10 * time.Second}
+
+	corpID, secret := corp.Credentials()
+	fmt.Fprintf(env.stdout, "WECOM_BASE_URL=http://%s\nWECOM_CORP_ID=%s\nWECOM_SECRET=%s\n", listener.Addr(), corpID, secret)
+	logger.Info("sandbox serving the demo corp; stop it with Ctrl-C", "addr", listener.Addr().String(), "clock_speed", *speed)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(listener) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("sandbox server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("stop sandbox server: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("sandbox server: %w", err)
+	}
+	logger.Info("sandbox stopped")
+	return nil
+}
