@@ -48,8 +48,13 @@ func startServer(t testing.TB, corp *Corp, opts ...Option) (*Server, *testClient
 	opts = append([]Option{WithClock(NewManualClock(testEpoch))}, opts...)
 	srv := NewServer(corp, opts...)
 	t.Cleanup(srv.Close)
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: specCheckTransport{t: t, base: http.DefaultTransport}}
-	return srv, &testClient{t: t, srv: srv, hc: hc}
+	return srv, &testClient{t: t, srv: srv, hc: newSpecCheckClient(t)}
+}
+
+// newSpecCheckClient returns an HTTP client that checks every response
+// against the spec.
+func newSpecCheckClient(t testing.TB) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: specCheckTransport{t: t, base: http.DefaultTransport}}
 }
 
 // specCheckTransport fails the test when a response breaks the spec.
