@@ -156,7 +156,8 @@ func outcomeForCallError(id string, err error) ItemResult {
 	if err == nil {
 		return ItemResult{ID: id, Outcome: OutcomeUnknown, ErrMsg: "missing from the WeCom response"}
 	}
-	if apiErr, ok := errors.AsType[*APIError](err); ok {
+	// A gettoken error means the transfer call itself was never sent.
+	if apiErr, ok := errors.AsType[*APIError](err); ok && apiErr.Endpoint != endpointGetToken {
 		return ItemResult{ID: id, Outcome: OutcomeFailed, ErrCode: apiErr.Code, ErrMsg: apiErr.Message}
 	}
 	if _, ok := errors.AsType[*UnknownOutcomeError](err); ok {
