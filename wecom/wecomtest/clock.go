@@ -46,8 +46,8 @@ func (c *ManualClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// ScaledClock is a [Clock] that runs Factor times faster than the wall clock,
-// starting from a given time. With a factor of 20000, the 24-hour takeover
+// ScaledClock is a [Clock] that runs a fixed factor faster than the wall
+// clock, starting from a given time. With a factor of 20000, the 24-hour takeover
 // delay passes in about 4.3 wall-clock seconds.
 type ScaledClock struct {
 	start     time.Time // time the clock reads at wallStart

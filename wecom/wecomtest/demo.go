@@ -106,7 +106,7 @@ func DemoCorp() *Corp { return DemoCorpAt(time.Now()) }
 // DemoCorpAt returns a corp of realistic size for demos and tests, with its
 // resignations, transfer history and pending transfers placed relative to
 // now. Give the sandbox a clock that starts at now. The members are the
-// Demo constants; [DemoFixtures] lists the customers and chats. Its
+// Demo constants, and [DemoFixtures] lists the customers and chats. Its
 // credentials are [DemoCorpID] and [DemoSecret].
 func DemoCorpAt(now time.Time) *Corp {
 	ids := DemoFixtures()

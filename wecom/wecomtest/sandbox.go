@@ -36,7 +36,7 @@ const (
 )
 
 // DefaultTokenTTL is the lifetime of a sandbox access token unless
-// [WithTokenTTL] sets another; WeCom's tokens normally last 7200 seconds.
+// [WithTokenTTL] sets another. WeCom's tokens normally last 7200 seconds.
 const DefaultTokenTTL = 7200 * time.Second
 
 // Option configures a [Sandbox].
@@ -52,8 +52,15 @@ type config struct {
 }
 
 // WithClock sets the clock that drives takeovers, token expiry and the
-// 90-day and daily windows. The default is [RealClock].
-func WithClock(c Clock) Option { return func(cfg *config) { cfg.clock = c } }
+// 90-day and daily windows. The default, also used for a nil c, is
+// [RealClock].
+func WithClock(c Clock) Option {
+	return func(cfg *config) {
+		if c != nil {
+			cfg.clock = c
+		}
+	}
+}
 
 // WithTokenTTL sets the lifetime of access tokens. gettoken reports it in
 // expires_in, rounded down to whole seconds.
@@ -293,7 +300,8 @@ func (sb *Sandbox) serveUnrouted(w http.ResponseWriter, r *http.Request, err err
 		http.NotFound(w, r)
 		return
 	}
-	info := callInfo{seq: sb.seq.Add(1), clientIP: clientIP(r), unix: sb.now().Unix()}
+	// Not an operation call, so it takes no sequence number.
+	info := callInfo{clientIP: clientIP(r), unix: sb.now().Unix()}
 	writeEnvelope(w, info, newAPIErrorf(codeInvalidParameter, "method %s not allowed", r.Method))
 }
 
@@ -391,12 +399,12 @@ type TransferRecord struct {
 	Resigned       bool // started by resigned/transfer_customer
 	Status         server.TakeoverStatus
 
-	// StartedAt is when the sandbox accepted the transfer; zero for status
-	// 5 (no takeover record).
+	// StartedAt is when the sandbox accepted the transfer. It is zero for
+	// status 5 (no takeover record).
 	StartedAt time.Time
 
 	// TakeoverTime is when the takeover happens (status 2) or happened
-	// (status 1); zero otherwise.
+	// (status 1), and zero otherwise.
 	TakeoverTime time.Time
 }
 

@@ -172,8 +172,9 @@ func (c *Corp) complete(t *transfer) {
 			c.removeRelation(handover, t.ext)
 		}
 	case !alreadyFollows && takeover.CustomerLimit > 0 && takeover.customerCount() >= takeover.CustomerLimit:
-		// The customer stays with the handover member; a resigned member's
-		// customer returns to the unassigned list for another takeover.
+		// The customer stays with the handover member. Unconfirmed: a
+		// resigned member's customer returns to the unassigned list, so
+		// that another member can take it over.
 		rec.status = server.TakeoverStatusLimitReached
 		rec.takeoverTime = time.Time{}
 	default:
