@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wecom-transfer/wecom-transfer/wecom"
@@ -89,21 +90,21 @@ func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	r.logger().Info("collected items", "from", cfg.From, "customers", len(customers), "group_chats", len(chats))
 
-	customers = state.skipKnown(TypeCustomer, customers)
-	chats = state.skipKnown(TypeGroupChat, chats)
+	customers, unknownCustomers := state.skipKnown(TypeCustomer, customers)
+	chats, unknownChats := state.skipKnown(TypeGroupChat, chats)
 
 	if cfg.DryRun {
-		state.plan(TypeCustomer, customers)
-		state.plan(TypeGroupChat, chats)
+		state.plan(TypeCustomer, append(customers, unknownCustomers...))
+		state.plan(TypeGroupChat, append(chats, unknownChats...))
 		return state.summary, nil
 	}
 
 	var errs []error
-	if len(customers) > 0 {
-		errs = append(errs, r.transfer(ctx, state, r.customerKind(cfg), customers))
+	if len(customers)+len(unknownCustomers) > 0 {
+		errs = append(errs, r.transfer(ctx, state, r.customerKind(cfg), customers, unknownCustomers))
 	}
-	if len(chats) > 0 {
-		errs = append(errs, r.transfer(ctx, state, r.groupChatKind(cfg), chats))
+	if len(chats)+len(unknownChats) > 0 {
+		errs = append(errs, r.transfer(ctx, state, r.groupChatKind(cfg), chats, unknownChats))
 	}
 	if err := errors.Join(errs...); err != nil {
 		state.finish()
@@ -173,7 +174,7 @@ func (r *Runner) collectGroupChats(ctx context.Context, cfg Config) ([]string, e
 // batch and how to learn which items WeCom already took.
 type itemKind struct {
 	name string // TypeCustomer or TypeGroupChat
-	send func(ctx context.Context, ids []string) (*wecom.TransferReport, error)
+	send func(ctx context.Context, ids []string, onBatch wecom.BatchFunc) (*wecom.TransferReport, error)
 	// started returns the ids that WeCom lists as in transfer or moved.
 	started func(ctx context.Context) (map[string]bool, error)
 }
@@ -181,14 +182,15 @@ type itemKind struct {
 func (r *Runner) customerKind(cfg Config) itemKind {
 	return itemKind{
 		name: TypeCustomer,
-		send: func(ctx context.Context, ids []string) (*wecom.TransferReport, error) {
+		send: func(ctx context.Context, ids []string, onBatch wecom.BatchFunc) (*wecom.TransferReport, error) {
 			if cfg.Resigned {
 				return r.Client.TransferResignedCustomers(ctx, wecom.ResignedTransferRequest{
-					HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids,
+					HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids, OnBatch: onBatch,
 				})
 			}
 			return r.Client.TransferCustomers(ctx, wecom.TransferRequest{
-				HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids, SuccessMessage: cfg.Message,
+				HandoverUserID: cfg.From, TakeoverUserID: cfg.To, ExternalUserIDs: ids,
+				SuccessMessage: cfg.Message, OnBatch: onBatch,
 			})
 		},
 		started: func(ctx context.Context) (map[string]bool, error) {
@@ -208,8 +210,8 @@ func (r *Runner) customerKind(cfg Config) itemKind {
 func (r *Runner) groupChatKind(cfg Config) itemKind {
 	return itemKind{
 		name: TypeGroupChat,
-		send: func(ctx context.Context, ids []string) (*wecom.TransferReport, error) {
-			req := wecom.GroupChatTransferRequest{NewOwner: cfg.To, ChatIDs: ids}
+		send: func(ctx context.Context, ids []string, onBatch wecom.BatchFunc) (*wecom.TransferReport, error) {
+			req := wecom.GroupChatTransferRequest{NewOwner: cfg.To, ChatIDs: ids, OnBatch: onBatch}
 			if cfg.Resigned {
 				return r.Client.TransferResignedGroupChats(ctx, req)
 			}
@@ -233,18 +235,23 @@ func (r *Runner) groupChatKind(cfg Config) itemKind {
 // still ends the run.
 const maxSettleRounds = 5
 
-// transfer sends ids and settles every item before it returns. An item
-// whose call got no answer is looked up: WeCom listing it means it
-// started, otherwise it was not applied. Items not applied, or rejected
-// with a transient code such as -1 or 45009 after the client's own
-// retries, are sent again. Nothing is sent twice that WeCom took.
-func (r *Runner) transfer(ctx context.Context, state *runState, kind itemKind, ids []string) error {
-	report, err := kind.send(ctx, ids)
-	if report == nil {
-		return err
+// transfer sends ids, and settles them and the unknown ids an earlier run
+// left, before it returns. An item whose call got no answer is looked up:
+// WeCom listing it means it started, otherwise it was not applied. Items
+// not applied, or rejected with a transient code such as -1 or 45009 after
+// the client's own retries, are sent again. Nothing WeCom took is sent
+// twice.
+func (r *Runner) transfer(ctx context.Context, state *runState, kind itemKind, ids, unknown []string) error {
+	var err error
+	open := openItems{unknown: unknown}
+	if len(ids) > 0 {
+		var report *wecom.TransferReport
+		report, err = r.sendAndRecord(ctx, state, kind, ids, &open)
+		if report == nil {
+			return err
+		}
+		state.summary.Duplicates += len(report.Duplicates)
 	}
-	state.summary.Duplicates += len(report.Duplicates)
-	open := state.record(kind.name, report.Items)
 
 	for round := 1; !open.empty() && round <= maxSettleRounds && ctx.Err() == nil; round++ {
 		r.logger().Warn("settling items without a final outcome",
@@ -269,13 +276,27 @@ func (r *Runner) transfer(ctx context.Context, state *runState, kind itemKind, i
 			return nil
 		}
 
-		report, err = kind.send(ctx, resend)
-		if report == nil {
+		open = openItems{}
+		if _, err = r.sendAndRecord(ctx, state, kind, resend, &open); ctx.Err() != nil {
 			return err
 		}
-		open = state.record(kind.name, report.Items)
 	}
 	return err
+}
+
+// sendAndRecord sends ids and records each call's results as soon as the
+// call ends, so the output and the journal follow the run as it goes. The
+// items left without a final outcome are added to open.
+func (r *Runner) sendAndRecord(ctx context.Context, state *runState, kind itemKind, ids []string, open *openItems) (*wecom.TransferReport, error) {
+	var mu sync.Mutex
+	onBatch := func(items []wecom.ItemResult) {
+		batchOpen := state.record(kind.name, items)
+		mu.Lock()
+		defer mu.Unlock()
+		open.unknown = append(open.unknown, batchOpen.unknown...)
+		open.retry = append(open.retry, batchOpen.retry...)
+	}
+	return kind.send(ctx, ids, onBatch)
 }
 
 // takeoverStates reads every row of the pair's transfer results.

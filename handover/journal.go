@@ -18,9 +18,10 @@ import (
 // the rest. Each row is written with one write call, so an interrupted run
 // loses at most the line it was writing, which the next open ignores.
 type Journal struct {
-	mu    sync.Mutex
-	file  *os.File
-	final map[itemKey]Row
+	mu     sync.Mutex
+	file   *os.File
+	latest map[itemKey]Row // the last row of each item
+	order  []itemKey       // items in the order they first appeared
 }
 
 type journalHeader struct {
@@ -35,7 +36,7 @@ type journalHeader struct {
 // applied to the wrong pair of members.
 func OpenJournal(path string, cfg Config) (*Journal, error) {
 	want := journalHeader{Type: "journal", From: cfg.From, To: cfg.To, Resigned: cfg.Resigned}
-	j := &Journal{final: map[itemKey]Row{}}
+	j := &Journal{latest: map[itemKey]Row{}}
 
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -93,15 +94,13 @@ func (j *Journal) load(path string, data []byte, want journalHeader) error {
 	return scanner.Err()
 }
 
-// apply keeps the last row of each item, and forgets items whose latest
-// outcome is not final.
+// apply keeps the last row of each item.
 func (j *Journal) apply(row Row) {
 	key := itemKey{row.Type, row.ID}
-	if isFinal(row) {
-		j.final[key] = row
-		return
+	if _, ok := j.latest[key]; !ok {
+		j.order = append(j.order, key)
 	}
-	delete(j.final, key)
+	j.latest[key] = row
 }
 
 // isFinal reports whether a row settles its item: started, or failed for a
@@ -125,8 +124,26 @@ func isFinal(row Row) bool {
 func (j *Journal) Final(kind, id string) (Row, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	row, ok := j.final[itemKey{kind, id}]
-	return row, ok
+	row, ok := j.latest[itemKey{kind, id}]
+	if !ok || !isFinal(row) {
+		return Row{}, false
+	}
+	return row, true
+}
+
+// Unknown returns the ids of kind whose last recorded outcome is unknown:
+// an earlier run sent them but got no answer, so they must be looked up
+// before they are sent again.
+func (j *Journal) Unknown(kind string) []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var ids []string
+	for _, key := range j.order {
+		if key.kind == kind && j.latest[key].Outcome == wecom.OutcomeUnknown.String() {
+			ids = append(ids, key.id)
+		}
+	}
+	return ids
 }
 
 // Record appends row to the file.

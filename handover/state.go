@@ -1,6 +1,8 @@
 package handover
 
 import (
+	"sync"
+
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 )
 
@@ -11,7 +13,10 @@ type itemKey struct {
 
 // runState holds the latest row of every item of one run, so that the
 // summary counts each item exactly once however often its outcome changed.
+// Its methods are safe for concurrent use: batches report from several
+// goroutines.
 type runState struct {
+	mu      sync.Mutex
 	runner  *Runner
 	cfg     Config
 	summary *Summary
@@ -31,30 +36,45 @@ func newRunState(r *Runner, cfg Config) *runState {
 	}
 }
 
-// skipKnown returns the ids whose outcome the journal does not hold yet.
-// Known ones are counted from the journal and not sent again.
-func (s *runState) skipKnown(kind string, ids []string) []string {
+// skipKnown splits the collected ids by what the journal holds: items with
+// a final outcome are counted from it and not sent again; items an earlier
+// run got no answer for are returned as unknown, to be looked up first,
+// also when the collection no longer lists them; the rest are returned to
+// be sent.
+func (s *runState) skipKnown(kind string, ids []string) (send, unknown []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.runner.Journal == nil {
-		return ids
+		return ids, nil
 	}
-	rest := ids[:0:0]
+	unknown = s.runner.Journal.Unknown(kind)
+	for _, id := range unknown {
+		s.set(Row{Type: kind, ID: id, Outcome: wecom.OutcomeUnknown.String()})
+		s.held[itemKey{kind, id}] = true
+	}
+
 	for _, id := range ids {
+		if s.held[itemKey{kind, id}] {
+			continue
+		}
 		row, ok := s.runner.Journal.Final(kind, id)
 		if !ok {
-			rest = append(rest, id)
+			send = append(send, id)
 			continue
 		}
 		s.set(row)
 		s.summary.FromJournal++
 	}
-	return rest
+	return send, unknown
 }
 
 func (s *runState) plan(kind string, ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range ids {
 		s.publish(Row{Type: kind, ID: id, Outcome: OutcomePlanned})
 	}
-	s.finish()
+	s.recount()
 }
 
 // openItems are the items of a batch without a final outcome yet.
@@ -69,6 +89,8 @@ func (o openItems) empty() bool { return len(o.unknown) == 0 && len(o.retry) == 
 // without a final outcome are written to the journal, held back from the
 // output and returned, to be emitted once settled.
 func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var open openItems
 	for _, item := range items {
 		row := rowFromItem(kind, item)
@@ -90,6 +112,8 @@ func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
 
 // resolve stores and emits the settled outcome of formerly unknown items.
 func (s *runState) resolve(kind string, items []wecom.ItemResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, item := range items {
 		row := rowFromItem(kind, item)
 		if item.Outcome == wecom.OutcomeStarted && row.ErrMsg == "" {
@@ -127,6 +151,8 @@ func (s *runState) journal(row Row) {
 }
 
 func (s *runState) startedCustomers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := 0
 	for _, key := range s.order {
 		if key.kind == TypeCustomer && s.rows[key].Outcome == wecom.OutcomeStarted.String() {
@@ -141,6 +167,8 @@ func (s *runState) startedCustomers() int {
 // still waiting. A started customer missing from the results counts as
 // having no record, so a short list cannot make the watch run forever.
 func (s *runState) updateStatuses(states map[string]wecom.Takeover) (waiting int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, key := range s.order {
 		row := s.rows[key]
 		if key.kind != TypeCustomer || row.Outcome != wecom.OutcomeStarted.String() {
@@ -164,11 +192,17 @@ func (s *runState) updateStatuses(states map[string]wecom.Takeover) (waiting int
 // finish emits the items whose outcome stayed unknown and recounts the
 // summary from the latest row of every item.
 func (s *runState) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, key := range s.order {
 		if s.held[key] {
 			s.publish(s.rows[key])
 		}
 	}
+	s.recount()
+}
+
+func (s *runState) recount() {
 	sum := s.summary
 	sum.Customers, sum.GroupChats, sum.Statuses = Counts{}, Counts{}, nil
 	for _, key := range s.order {

@@ -27,16 +27,20 @@ const (
 // loadCorp builds a corp with one resigned member who has loadCustomers
 // customers and loadGroupChats customer group chats.
 func loadCorp(now time.Time) (*wecomtest.Corp, []string, []string) {
+	return loadCorpSized(now, loadCustomers, loadGroupChats)
+}
+
+func loadCorpSized(now time.Time, customerCount, chatCount int) (*wecomtest.Corp, []string, []string) {
 	corp := wecomtest.NewCorp()
 	corp.AddMember(wecomtest.Member{UserID: loadLeaver, ResignedAt: now.Add(-10 * 24 * time.Hour)})
 	corp.AddMember(wecomtest.Member{UserID: loadHeir})
 
-	customers := make([]string, loadCustomers)
+	customers := make([]string, customerCount)
 	for i := range customers {
 		customers[i] = fmt.Sprintf("wmLoad%06d", i)
 		corp.AddCustomer(loadLeaver, customers[i])
 	}
-	chats := make([]string, loadGroupChats)
+	chats := make([]string, chatCount)
 	for i := range chats {
 		chats[i] = fmt.Sprintf("wrLoad%04d", i)
 		corp.AddGroupChat(wecomtest.GroupChat{ChatID: chats[i], Owner: loadLeaver})

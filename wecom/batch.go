@@ -95,9 +95,15 @@ type chunkResult map[string]ItemResult
 // sendChunk sends one call of at most MaxBatch ids.
 type sendChunk func(ctx context.Context, ids []string) (chunkResult, error)
 
+// BatchFunc receives the results of one call of a batch as soon as the call
+// ends, in the order of that call's ids. Calls run on several goroutines,
+// so a BatchFunc must be safe for concurrent use.
+type BatchFunc func(items []ItemResult)
+
 // runBatches sends ids in calls of at most MaxBatch with the client's
-// worker count and merges the per-item results in input order.
-func (c *Client) runBatches(ctx context.Context, kind string, ids []string, send sendChunk) (*TransferReport, error) {
+// worker count and merges the per-item results in input order. onBatch,
+// if set, sees each call's results as soon as the call ends.
+func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBatch BatchFunc, send sendChunk) (*TransferReport, error) {
 	report := &TransferReport{Kind: kind}
 	var unique []string
 	unique, report.Duplicates = dedupe(ids)
@@ -112,6 +118,9 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, send
 		wg.Go(func() {
 			for i := range jobs {
 				results[i], errs[i] = c.sendOneChunk(ctx, chunks[i], send)
+				if onBatch != nil {
+					onBatch(orderedItems(chunks[i], results[i]))
+				}
 			}
 		})
 	}
@@ -122,11 +131,17 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, send
 	wg.Wait()
 
 	for i, chunk := range chunks {
-		for _, id := range chunk {
-			report.Items = append(report.Items, results[i][id])
-		}
+		report.Items = append(report.Items, orderedItems(chunk, results[i])...)
 	}
 	return report, joinDistinct(errs)
+}
+
+func orderedItems(chunk []string, res chunkResult) []ItemResult {
+	items := make([]ItemResult, len(chunk))
+	for i, id := range chunk {
+		items[i] = res[id]
+	}
+	return items
 }
 
 // sendOneChunk calls send and gives every id of the chunk an outcome, also

@@ -11,6 +11,8 @@ import (
 type GroupChatTransferRequest struct {
 	NewOwner string   // member who becomes the owner
 	ChatIDs  []string // any number; sent in calls of at most 100
+	// OnBatch, if set, receives each call's results as soon as it ends.
+	OnBatch BatchFunc
 }
 
 // TransferGroupChats gives an employed member's customer group chats a new
@@ -38,7 +40,7 @@ func (c *Client) transferGroupChats(ctx context.Context, endpoint string, req Gr
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "group chats", req.ChatIDs, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "group chats", req.ChatIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
 		body := generated.GroupChatTransferRequest{ChatIDs: ids, NewOwner: req.NewOwner}
 		var out generated.GroupChatTransferResponse
 		resent := false

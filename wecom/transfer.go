@@ -15,6 +15,8 @@ type TransferRequest struct {
 	// SuccessMessage is sent to each customer once the transfer succeeds,
 	// at most 200 characters. WeCom sends its default text when it is empty.
 	SuccessMessage string
+	// OnBatch, if set, receives each call's results as soon as it ends.
+	OnBatch BatchFunc
 }
 
 // ResignedTransferRequest hands a resigned member's customers to a
@@ -23,6 +25,8 @@ type ResignedTransferRequest struct {
 	HandoverUserID  string // member who resigned
 	TakeoverUserID  string
 	ExternalUserIDs []string
+	// OnBatch, if set, receives each call's results as soon as it ends.
+	OnBatch BatchFunc
 }
 
 // TransferCustomers starts the transfer of an employed member's customers
@@ -41,7 +45,7 @@ func (c *Client) TransferCustomers(ctx context.Context, req TransferRequest) (*T
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "customers", req.ExternalUserIDs, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
 		body := generated.TransferCustomerRequest{
 			HandoverUserID:     req.HandoverUserID,
 			TakeoverUserID:     req.TakeoverUserID,
@@ -66,7 +70,7 @@ func (c *Client) TransferResignedCustomers(ctx context.Context, req ResignedTran
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "customers", req.ExternalUserIDs, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
 		body := generated.ResignedTransferCustomerRequest{
 			HandoverUserID:  req.HandoverUserID,
 			TakeoverUserID:  req.TakeoverUserID,

@@ -69,7 +69,7 @@ func runHandover(ctx context.Context, env *environment, args []string) error {
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return errors.New("interrupted; run again with the same --journal to finish the rest")
+			return &interruptedError{journal: journalPath}
 		}
 		return runErr
 	}

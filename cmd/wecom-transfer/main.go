@@ -8,7 +8,7 @@
 //
 // Exit status: 0 when every item started or completed, 1 when some items
 // failed, 2 for a usage or configuration error, 3 for an API or network
-// failure.
+// failure, 130 when interrupted.
 package main
 
 import (
@@ -27,6 +27,8 @@ const (
 	exitItemsFailed = 1
 	exitUsage       = 2
 	exitAPI         = 3
+	// exitInterrupted follows the shell convention for SIGINT: 128 + 2.
+	exitInterrupted = 130
 )
 
 const usageText = `wecom-transfer hands a WeCom member's customers and group chats to a colleague.
@@ -46,7 +48,7 @@ neither set, or with --sandbox, commands run on the built-in sandbox.
 WECOM_BASE_URL replaces the API host; WECOM_TOKEN_STORE shares tokens.
 
 Exit status: 0 all items started or completed, 1 some items failed,
-2 usage or configuration error, 3 API or network failure.
+2 usage or configuration error, 3 API or network failure, 130 interrupted.
 `
 
 func main() {
@@ -91,7 +93,11 @@ func exitCode(stderr io.Writer, err error) int {
 	}
 	var usage *usageError
 	var failed *itemsFailedError
+	var interrupted *interruptedError
 	switch {
+	case errors.As(err, &interrupted):
+		fmt.Fprintf(stderr, "wecom-transfer: %s\n", interrupted)
+		return exitInterrupted
 	case errors.As(err, &usage):
 		if usage.msg != "" {
 			fmt.Fprintf(stderr, "wecom-transfer: %s\n", usage.msg)
@@ -113,6 +119,16 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// interruptedError reports a run stopped by SIGINT or SIGTERM.
+type interruptedError struct{ journal string }
+
+func (e *interruptedError) Error() string {
+	if e.journal == "" {
+		return "interrupted; items whose calls were in flight have an unknown outcome: run with --journal to resume safely"
+	}
+	return fmt.Sprintf("interrupted; run the same command with --journal %s to finish the rest", e.journal)
 }
 
 // itemsFailedError reports that some items failed: exit status 1.
