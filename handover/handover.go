@@ -70,7 +70,7 @@ func (cfg Config) Validate() error {
 }
 
 // Run performs the handover and returns its summary. The error is non-nil
-// when a call failed as a whole (API or network) or ctx ended; the summary
+// when a call failed as a whole (API or network) or ctx ended. The summary
 // then still counts every item seen so far.
 func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
@@ -170,8 +170,8 @@ func (r *Runner) collectGroupChats(ctx context.Context, cfg Config) ([]string, e
 	return ids, nil
 }
 
-// itemKind is what the transfer of one kind of item needs: how to send a
-// batch and how to learn which items WeCom already took.
+// itemKind holds the calls that transfer one kind of item: one that sends a
+// batch and one that lists the items WeCom already took.
 type itemKind struct {
 	name string // TypeCustomer or TypeGroupChat
 	send func(ctx context.Context, ids []string, onBatch wecom.BatchFunc) (*wecom.TransferReport, error)
@@ -231,13 +231,13 @@ func (r *Runner) groupChatKind(cfg Config) itemKind {
 }
 
 // maxSettleRounds bounds how often one run re-checks and re-sends items
-// that got no answer or a transient error, so a link that keeps failing
+// that got no response or a transient error, so a link that keeps failing
 // still ends the run.
 const maxSettleRounds = 5
 
 // transfer sends ids, and settles them and the unknown ids an earlier run
-// left, before it returns. An item whose call got no answer is looked up:
-// WeCom listing it means it started, otherwise it was not applied. Items
+// left, before it returns. An item whose call got no response is looked up.
+// If WeCom lists it, it started; otherwise it was not applied. Items
 // not applied, or rejected with a transient code such as -1 or 45009 after
 // the client's own retries, are sent again. Nothing WeCom took is sent
 // twice.

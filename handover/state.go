@@ -22,7 +22,7 @@ type runState struct {
 	summary *Summary
 	rows    map[itemKey]Row
 	order   []itemKey
-	// held are items with an unknown outcome that were not emitted yet.
+	// held marks items without a final outcome that were not emitted yet.
 	held map[itemKey]bool
 }
 
@@ -36,11 +36,11 @@ func newRunState(r *Runner, cfg Config) *runState {
 	}
 }
 
-// skipKnown splits the collected ids by what the journal holds: items with
-// a final outcome are counted from it and not sent again; items an earlier
-// run got no answer for are returned as unknown, to be looked up first,
-// also when the collection no longer lists them; the rest are returned to
-// be sent.
+// skipKnown splits the collected ids by the journal's rows. Items with a
+// final outcome are counted from it and not sent again. Items an earlier
+// run got no response for are returned as unknown, to be looked up first,
+// even when the collection no longer lists them. The rest are returned as
+// send.
 func (s *runState) skipKnown(kind string, ids []string) (send, unknown []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,7 +79,7 @@ func (s *runState) plan(kind string, ids []string) {
 
 // openItems are the items of a batch without a final outcome yet.
 type openItems struct {
-	unknown []string // the call got no answer: look them up
+	unknown []string // the call got no response: look them up
 	retry   []string // not applied: send them again
 }
 

@@ -20,7 +20,7 @@ const (
 	loadLeaver     = "leaver"
 	loadHeir       = "heir"
 	// revokeEvery is the number of calls between two token revocations,
-	// more often than WeCom does, so that a run sees dozens of them.
+	// more often than WeCom revokes, so that one run has several.
 	revokeEvery = 25
 )
 

@@ -12,7 +12,7 @@ import (
 // MaxBatch is the number of ids WeCom takes in one transfer call.
 const MaxBatch = 100
 
-// Outcome is what became of one customer or group chat of a transfer call.
+// Outcome is the result of one customer or group chat of a transfer call.
 type Outcome int
 
 const (
@@ -23,7 +23,7 @@ const (
 	OutcomeStarted Outcome = iota + 1
 	// OutcomeFailed means WeCom rejected the item with ErrCode.
 	OutcomeFailed
-	// OutcomeUnknown means the request may have reached WeCom but no answer
+	// OutcomeUnknown means the request may have reached WeCom but no response
 	// came back. Read the transfer results to learn whether it started.
 	OutcomeUnknown
 	// OutcomeNotSent means the item was never sent, for example because the
@@ -89,7 +89,7 @@ func (r *TransferReport) Err() error {
 	return &ItemsError{Kind: r.Kind, Failed: failed, Count: count, Total: len(r.Items)}
 }
 
-// chunkResult is what one call of a batch returns for each id it sent.
+// chunkResult maps each id one call of a batch sent to its result.
 type chunkResult map[string]ItemResult
 
 // sendChunk sends one call of at most MaxBatch ids.
@@ -102,7 +102,7 @@ type BatchFunc func(items []ItemResult)
 
 // runBatches sends ids in calls of at most MaxBatch with the client's
 // worker count and merges the per-item results in input order. onBatch,
-// if set, sees each call's results as soon as the call ends.
+// if set, receives each call's results as soon as the call ends.
 func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBatch BatchFunc, send sendChunk) (*TransferReport, error) {
 	report := &TransferReport{Kind: kind}
 	var unique []string
@@ -166,7 +166,7 @@ func (c *Client) sendOneChunk(ctx context.Context, chunk []string, send sendChun
 }
 
 // outcomeForCallError returns the outcome of an item whose call returned
-// err, or that WeCom left out of its answer.
+// err, or that WeCom left out of its response.
 func outcomeForCallError(id string, err error) ItemResult {
 	if err == nil {
 		return ItemResult{ID: id, Outcome: OutcomeUnknown, ErrMsg: "missing from the WeCom response"}

@@ -60,7 +60,7 @@ func (c *Client) TransferCustomers(ctx context.Context, req TransferRequest) (*T
 
 // TransferResignedCustomers starts the transfer of a resigned member's
 // customers with /cgi-bin/externalcontact/resigned/transfer_customer, in
-// calls of at most 100. WeCom answers errcode 40097 when the handover member
+// calls of at most 100. WeCom returns errcode 40097 when the handover member
 // has not resigned.
 func (c *Client) TransferResignedCustomers(ctx context.Context, req ResignedTransferRequest) (*TransferReport, error) {
 	if err := validatePair(req.HandoverUserID, req.TakeoverUserID); err != nil {

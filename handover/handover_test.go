@@ -1,0 +1,106 @@
+package handover_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/handover"
+	"github.com/wecom-transfer/wecom-transfer/wecom"
+	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
+)
+
+func newSandboxClient(t *testing.T, opts ...wecomtest.Option) (*wecom.Client, *wecomtest.Server) {
+	t.Helper()
+	sandbox := wecomtest.NewServer(wecomtest.DemoCorp(), opts...)
+	t.Cleanup(sandbox.Close)
+	client, err := wecom.New(sandbox.CorpID, sandbox.Secret, wecom.WithBaseURL(sandbox.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, sandbox
+}
+
+func TestRunExplicitCustomersWithDuplicates(t *testing.T) {
+	t.Parallel()
+	client, _ := newSandboxClient(t)
+	ids := wecomtest.DemoFixtures()
+
+	var rows []handover.Row
+	runner := &handover.Runner{Client: client, Emit: func(r handover.Row) { rows = append(rows, r) }}
+	summary, err := runner.Run(t.Context(), handover.Config{
+		From: wecomtest.DemoActiveMember,
+		To:   wecomtest.DemoUnlimitedTakeoverMember,
+		Customers: []string{
+			ids.ActiveCustomers[0],
+			ids.ActiveCustomers[0],
+			ids.ResignedCustomers[0], // followed by another member
+			"wmNoSuchCustomer",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := summary.Customers.Total; got != 3 {
+		t.Errorf("total = %d, want 3 distinct customers", got)
+	}
+	if got := summary.Duplicates; got != 1 {
+		t.Errorf("duplicates = %d, want 1", got)
+	}
+	if got := summary.Customers.Started; got != 1 {
+		t.Errorf("started = %d, want 1", got)
+	}
+	if got := summary.Customers.ByCode["40131"]; got != 1 {
+		t.Errorf("failed with 40131 = %d, want 1 (by code %v)", got, summary.Customers.ByCode)
+	}
+	if got := summary.Customers.ByCode["40096"]; got != 1 {
+		t.Errorf("failed with 40096 = %d, want 1 (by code %v)", got, summary.Customers.ByCode)
+	}
+	if len(rows) != 3 {
+		t.Errorf("emitted %d rows, want 3", len(rows))
+	}
+	if summary.Failures() != 2 {
+		t.Errorf("Failures() = %d, want 2", summary.Failures())
+	}
+}
+
+func TestRunOnJobWatchFollowsRefusals(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	clock := wecomtest.NewManualClock(start)
+	client, _ := newSandboxClient(t, wecomtest.WithClock(clock), wecomtest.WithTokenTTL(365*24*time.Hour))
+	ids := wecomtest.DemoFixtures()
+
+	polls := 0
+	runner := &handover.Runner{
+		Client: client,
+		Sleep: func(context.Context, time.Duration) error {
+			polls++
+			clock.Advance(12 * time.Hour)
+			return nil
+		},
+	}
+	summary, err := runner.Run(t.Context(), handover.Config{
+		From:      wecomtest.DemoActiveMember,
+		To:        wecomtest.DemoUnlimitedTakeoverMember,
+		Customers: append([]string{ids.ActiveCustomers[0]}, ids.RefusingActive...),
+		Watch:     true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got, want := summary.Statuses["refused"], len(ids.RefusingActive); got != want {
+		t.Errorf("refused = %d, want %d (statuses %v)", got, want, summary.Statuses)
+	}
+	if got := summary.Statuses["complete"]; got != 1 {
+		t.Errorf("complete = %d, want 1", got)
+	}
+	if polls != 2 {
+		t.Errorf("slept %d times, want 2 (24 hours in 12-hour steps)", polls)
+	}
+	if got, want := summary.Failures(), len(ids.RefusingActive); got != want {
+		t.Errorf("Failures() = %d, want %d", got, want)
+	}
+}
