@@ -43,6 +43,10 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	corp := wecomtest.DemoCorp()
 	sandbox := wecomtest.NewHandler(corp,
 		wecomtest.WithClock(wecomtest.NewScaledClock(time.Now(), *speed)),
+		// Tokens expire on the sandbox clock, so a fast clock would
+		// expire them within a real second; scaling the lifetime keeps
+		// them valid for about 7200 real seconds, as on WeCom.
+		wecomtest.WithTokenTTL(scaledTokenTTL(*speed)),
 		wecomtest.WithLogger(logger))
 	srv := &http.Server{Handler: sandbox, ReadHeaderTimeout: 10 * time.Second}
 
@@ -68,4 +72,16 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	}
 	logger.Info("sandbox stopped")
 	return nil
+}
+
+// scaledTokenTTL returns the sandbox token lifetime for a clock running
+// speed times faster than real time, capped so the duration cannot
+// overflow.
+func scaledTokenTTL(speed float64) time.Duration {
+	const maxTTL = 100 * 365 * 24 * time.Hour
+	ttl := float64(wecomtest.DefaultTokenTTL) * speed
+	if ttl > float64(maxTTL) {
+		return maxTTL
+	}
+	return time.Duration(ttl)
 }
