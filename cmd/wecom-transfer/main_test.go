@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wecom-transfer/wecom-transfer/handover"
 	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
@@ -277,4 +280,79 @@ func TestUnassignedFiltersByMember(t *testing.T) {
 			t.Errorf("row of %v, want only %s", row["handover_userid"], wecomtest.DemoSecondResignedMember)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestSandboxServeStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "serve", "--addr", "127.0.0.1:0"}, &stdout, &stderr, func(string) string { return "" })
+	}()
+
+	var env map[string]string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		env = parseEnvLines(stdout.String())
+		if len(env) == 3 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(env) != 3 {
+		t.Fatalf("sandbox serve printed %q, want three VAR=value lines", stdout.String())
+	}
+	if !strings.HasPrefix(env["WECOM_BASE_URL"], "http://127.0.0.1:") {
+		t.Errorf("WECOM_BASE_URL = %q, want a loopback URL", env["WECOM_BASE_URL"])
+	}
+
+	// The printed values work for a real command against the server.
+	code, out, errOut := runCLI(t, env, "unassigned", "--from", wecomtest.DemoSecondResignedMember, "--json")
+	if code != exitOK {
+		t.Fatalf("unassigned against the served sandbox: exit %d\n%s", code, errOut)
+	}
+	if rows := jsonLines(t, out); len(rows) != len(wecomtest.DemoFixtures().SecondResignedCustomers)+1 {
+		t.Errorf("unassigned printed %d rows", len(rows))
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("sandbox serve exit status = %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox serve did not stop after cancel")
+	}
+}
+
+func parseEnvLines(s string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		name, value, ok := strings.Cut(line, "=")
+		if ok && strings.HasPrefix(name, "WECOM_") {
+			env[name] = value
+		}
+	}
+	return env
 }
