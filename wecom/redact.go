@@ -56,8 +56,10 @@ func redactError(err error) error {
 	return redactedError{err}
 }
 
-// redactedError keeps the chain of err for errors.Is and errors.As but strips
-// secrets from its message.
+// redactedError strips secrets from the message of err. errors.Is and
+// errors.As still match err and its chain, but redactedError has no Unwrap
+// method, so code that walks the chain with errors.Unwrap and prints each
+// error never reaches the unredacted text.
 type redactedError struct{ err error }
 
 func (e redactedError) Error() string {
@@ -67,4 +69,6 @@ func (e redactedError) Error() string {
 	return redactString(e.err.Error())
 }
 
-func (e redactedError) Unwrap() error { return e.err }
+func (e redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+func (e redactedError) As(target any) bool { return errors.As(e.err, target) }
