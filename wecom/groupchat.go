@@ -67,7 +67,7 @@ func (c *Client) transferGroupChats(ctx context.Context, endpoint string, req Gr
 				ID:      failed.ChatID,
 				Outcome: itemOutcome(failed.ErrCode, resent),
 				ErrCode: failed.ErrCode,
-				ErrMsg:  failed.ErrMsg,
+				ErrMsg:  redactString(failed.ErrMsg),
 			}
 		}
 		return res, nil
