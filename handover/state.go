@@ -87,7 +87,9 @@ func (o openItems) empty() bool { return len(o.unknown) == 0 && len(o.retry) == 
 
 // record stores the outcome of each item and emits the final ones. Items
 // without a final outcome are written to the journal, held back from the
-// output and returned, to be emitted once settled.
+// output and returned, to be emitted once settled. Only items whose whole
+// call failed with a transient code are sent again in this run: a per-item
+// code such as the daily group chat cap would fail the same way.
 func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -97,7 +99,7 @@ func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
 		switch {
 		case item.Outcome == wecom.OutcomeUnknown:
 			open.unknown = append(open.unknown, item.ID)
-		case item.Outcome == wecom.OutcomeNotSent || (item.Outcome == wecom.OutcomeFailed && !isFinal(row)):
+		case item.Outcome == wecom.OutcomeNotSent || (item.CallFailed && !isFinal(row)):
 			open.retry = append(open.retry, item.ID)
 		default:
 			s.publish(row)

@@ -51,6 +51,9 @@ type ItemResult struct {
 	Outcome Outcome
 	ErrCode int    // WeCom errcode of the item, or of the whole call when it failed
 	ErrMsg  string // WeCom errmsg where WeCom sends one, or why the outcome is not known
+	// CallFailed reports that the whole call failed, so ErrCode is the
+	// call's top-level errcode rather than one WeCom gave this item.
+	CallFailed bool
 }
 
 // TransferReport lists the outcome of every distinct id of a transfer, in
@@ -173,7 +176,7 @@ func outcomeForCallError(id string, err error) ItemResult {
 	}
 	// A gettoken error means the transfer call itself was never sent.
 	if apiErr, ok := errors.AsType[*APIError](err); ok && apiErr.Endpoint != endpointGetToken {
-		return ItemResult{ID: id, Outcome: OutcomeFailed, ErrCode: apiErr.Code, ErrMsg: apiErr.Message}
+		return ItemResult{ID: id, Outcome: OutcomeFailed, ErrCode: apiErr.Code, ErrMsg: apiErr.Message, CallFailed: true}
 	}
 	if _, ok := errors.AsType[*UnknownOutcomeError](err); ok {
 		return ItemResult{ID: id, Outcome: OutcomeUnknown, ErrMsg: err.Error()}
