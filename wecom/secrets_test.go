@@ -14,15 +14,16 @@ import (
 
 	"github.com/jarcoal/httpmock"
 
+	"github.com/wecom-transfer/wecom-transfer/generated"
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 )
 
 // checkNoSecret fails the test if s contains the test token or secret.
-func checkNoSecret(t *testing.T, what, s string) {
+func checkNoSecret(t *testing.T, source, s string) {
 	t.Helper()
 	for _, secret := range []string{testToken, testSecret} {
 		if strings.Contains(s, secret) {
-			t.Errorf("%s contains %q: %s", what, secret, s)
+			t.Errorf("%s contains %q: %s", source, secret, s)
 		}
 	}
 }
@@ -112,6 +113,22 @@ func TestNoSecretInErrors(t *testing.T) {
 			checkErrorNoSecret(t, err)
 		})
 	}
+}
+
+func TestNoSecretInGeneratedClientErrors(t *testing.T) {
+	t.Parallel()
+	// TODO: remove the skip once Client.Generated gives the generated client
+	// a Doer that passes errors through redactError. Until then its errors
+	// are the raw *url.Error from net/http, with access_token in the URL.
+	t.Skip("Client.Generated returns unredacted transport errors")
+	h := newHarness(t)
+	h.on(pathTransferResult, httpmock.NewErrorResponder(errors.New("connection reset by peer")))
+
+	_, err := h.client.Generated().TransferResult(t.Context(), generated.TransferResultRequest{
+		HandoverUserID: "zhangsan", TakeoverUserID: "lisi",
+	})
+
+	checkErrorNoSecret(t, err)
 }
 
 func TestNoSecretInItemResults(t *testing.T) {
