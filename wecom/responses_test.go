@@ -244,8 +244,8 @@ func TestTopLevelErrorOnWrite(t *testing.T) {
 		t.Fatalf("error = %v, want *wecom.APIError with errcode 40097 from %s", err, pathResignedTransfer)
 	}
 	want := []wecom.ItemResult{
-		{ID: customerA, Outcome: wecom.OutcomeFailed, ErrCode: 40097, ErrMsg: "member not resigned"},
-		{ID: customerB, Outcome: wecom.OutcomeFailed, ErrCode: 40097, ErrMsg: "member not resigned"},
+		{ID: customerA, Outcome: wecom.OutcomeFailed, ErrCode: 40097, ErrMsg: "member not resigned", CallFailed: true},
+		{ID: customerB, Outcome: wecom.OutcomeFailed, ErrCode: 40097, ErrMsg: "member not resigned", CallFailed: true},
 	}
 	if diff := cmp.Diff(want, report.Items); diff != "" {
 		t.Errorf("items mismatch (-want +got):\n%s", diff)
