@@ -178,10 +178,12 @@ func decodeEnvelope(endpoint string, resp *http.Response, body []byte, out any) 
 			Err:         cause,
 		}
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	// JSON may start with whitespace, such as a newline a proxy added.
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return envelope{}, respErr(nil)
 	}
-	if body[0] != '{' || !bytes.Contains(body, []byte(`"errcode"`)) {
+	if trimmed[0] != '{' || !bytes.Contains(trimmed, []byte(`"errcode"`)) {
 		return envelope{}, respErr(errors.New("not a WeCom JSON envelope"))
 	}
 
