@@ -44,6 +44,20 @@ func TestJSONDecodedWhateverContentType(t *testing.T) {
 	}
 }
 
+func TestJSONWithLeadingWhitespaceDecoded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.on(pathResignedTransferResult, jsonBody("\r\n  "+fixture(t, "resigned_transfer_result.json")))
+
+	page, err := h.client.ResignedTransferResultPage(t.Context(), "zhangsan", "lisi", "")
+	if err != nil {
+		t.Fatalf("ResignedTransferResultPage: %v", err)
+	}
+	if len(page.Customers) != 1 {
+		t.Errorf("got %d customers, want 1", len(page.Customers))
+	}
+}
+
 // TestMalformedResponses sends bodies that are not WeCom envelopes to a
 // read, which is retried only after a 5xx status.
 func TestMalformedResponses(t *testing.T) {
