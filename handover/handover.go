@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 )
@@ -61,9 +62,23 @@ func (cfg Config) Validate() error {
 	case cfg.PollInterval < 0:
 		return fmt.Errorf("poll interval %s is negative", cfg.PollInterval)
 	}
+	for flagName, value := range map[string]string{"--from": cfg.From, "--to": cfg.To} {
+		if strings.TrimSpace(value) != value {
+			return fmt.Errorf("%s %q has leading or trailing spaces; remove them", flagName, value)
+		}
+	}
+	if n := utf8.RuneCountInString(cfg.Message); n > wecom.MaxSuccessMessage {
+		return fmt.Errorf("--message is %d characters, over WeCom's limit of %d; shorten it", n, wecom.MaxSuccessMessage)
+	}
+	if !utf8.ValidString(cfg.Message) {
+		return errors.New("--message is not valid UTF-8")
+	}
 	for i, id := range cfg.Customers {
 		if strings.TrimSpace(id) == "" {
 			return fmt.Errorf("--customers item %d is blank: remove the extra comma", i+1)
+		}
+		if strings.TrimSpace(id) != id {
+			return fmt.Errorf("--customers item %d %q has leading or trailing spaces; remove them", i+1, id)
 		}
 	}
 	return nil
@@ -89,6 +104,9 @@ func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 	}
 	r.logger().Info("collected items", "from", cfg.From, "customers", len(customers), "group_chats", len(chats))
+	if len(customers) == 0 && len(chats) == 0 && r.Journal == nil {
+		r.logger().Warn(emptyHint(cfg))
+	}
 
 	customers, unknownCustomers := state.skipKnown(TypeCustomer, customers)
 	chats, unknownChats := state.skipKnown(TypeGroupChat, chats)
@@ -108,9 +126,11 @@ func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		state.finish()
-		return state.summary, err
+		return state.summary, fmt.Errorf("%w%s", err, modeHint(err, cfg))
 	}
 
+	// A resumed run also reports and watches what earlier runs settled.
+	state.adoptJournal()
 	if cfg.Watch && state.startedCustomers() > 0 {
 		if err := r.watch(ctx, state); err != nil {
 			state.finish()
@@ -136,7 +156,7 @@ func (r *Runner) collectCustomers(ctx context.Context, cfg Config) ([]string, er
 	if !cfg.Resigned {
 		ids, err := r.Client.ListCustomers(ctx, cfg.From)
 		if err != nil {
-			return nil, fmt.Errorf("list customers of %s: %w", cfg.From, err)
+			return nil, fmt.Errorf("list customers of %s: %w%s", cfg.From, err, modeHint(err, cfg))
 		}
 		return ids, nil
 	}
@@ -359,3 +379,31 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// emptyHint explains a handover that found nothing to transfer.
+func emptyHint(cfg Config) string {
+	if cfg.Resigned {
+		return fmt.Sprintf("found nothing to transfer: %s has no unassigned customers; check the userid, and drop --resigned if the member is still employed", cfg.From)
+	}
+	return fmt.Sprintf("found nothing to transfer: %s has no customers", cfg.From)
+}
+
+// modeHint suggests the other transfer mode when WeCom's error says the
+// member's employment state does not match it.
+func modeHint(err error, cfg Config) string {
+	apiErr, ok := errors.AsType[*wecom.APIError](err)
+	if !ok {
+		return ""
+	}
+	switch {
+	case apiErr.Code == wecom.CodeNotResigned && cfg.Resigned:
+		return fmt.Sprintf(" (%s has not resigned: drop --resigned)", cfg.From)
+	case apiErr.Code == codeUserNotFound && !cfg.Resigned:
+		return fmt.Sprintf(" (if %s has resigned, add --resigned)", cfg.From)
+	}
+	return ""
+}
+
+// codeUserNotFound is WeCom's errcode for a userid that does not exist,
+// which includes members who left the corp.
+const codeUserNotFound = 60111

@@ -89,6 +89,7 @@ func (j *Journal) load(path string, data []byte, want journalHeader) error {
 		if err := json.Unmarshal(text, &row); err != nil {
 			continue // a line torn by an interrupted write
 		}
+		row.FromJournal = false
 		j.apply(row)
 	}
 	return scanner.Err()
@@ -129,6 +130,19 @@ func (j *Journal) Final(kind, id string) (Row, bool) {
 		return Row{}, false
 	}
 	return row, true
+}
+
+// FinalRows returns the final row of every item, in journal order.
+func (j *Journal) FinalRows() []Row {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var rows []Row
+	for _, key := range j.order {
+		if row := j.latest[key]; isFinal(row) {
+			rows = append(rows, row)
+		}
+	}
+	return rows
 }
 
 // Unknown returns the ids of kind whose last recorded outcome is unknown:

@@ -28,8 +28,11 @@ type Row struct {
 	// Status is the takeover state name, such as "waiting" or "refused".
 	Status string `json:"status,omitempty"`
 	// TakeoverTime is the Unix time of the takeover, or for a waiting
-	// customer the time it will happen.
+	// customer the time it will happen. WeCom sends none for refusals.
 	TakeoverTime int64 `json:"takeover_time,omitempty"`
+	// FromJournal marks a row an earlier run recorded, so this run did not
+	// send the item again.
+	FromJournal bool `json:"from_journal,omitempty"`
 }
 
 func rowFromItem(kind string, item wecom.ItemResult) Row {
@@ -66,6 +69,8 @@ type Summary struct {
 	// this run did not send them again.
 	FromJournal int `json:"from_journal,omitempty"`
 	Duplicates  int `json:"duplicates,omitempty"`
+	// Error is why the run stopped early, when it did.
+	Error string `json:"error,omitempty"`
 }
 
 // Counts tallies items by outcome. Failed maps each errcode to a count.

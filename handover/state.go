@@ -62,7 +62,9 @@ func (s *runState) skipKnown(kind string, ids []string) (send, unknown []string)
 			send = append(send, id)
 			continue
 		}
+		row.FromJournal = true
 		s.set(row)
+		s.emit(row)
 		s.summary.FromJournal++
 	}
 	return send, unknown
@@ -130,8 +132,33 @@ func (s *runState) publish(row Row) {
 	delete(s.held, itemKey{row.Type, row.ID})
 	s.set(row)
 	s.journal(row)
+	s.emit(row)
+}
+
+func (s *runState) emit(row Row) {
 	if s.runner.Emit != nil {
 		s.runner.Emit(row)
+	}
+}
+
+// adoptJournal adds the final rows of earlier runs that this run did not
+// collect, such as customers that left the unassigned list once their
+// transfer started, so the summary and the watch cover the whole handover.
+func (s *runState) adoptJournal() {
+	if s.runner.Journal == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, row := range s.runner.Journal.FinalRows() {
+		key := itemKey{row.Type, row.ID}
+		if _, ok := s.rows[key]; ok {
+			continue
+		}
+		row.FromJournal = true
+		s.set(row)
+		s.emit(row)
+		s.summary.FromJournal++
 	}
 }
 
@@ -198,7 +225,8 @@ func (s *runState) finish() {
 	defer s.mu.Unlock()
 	for _, key := range s.order {
 		if s.held[key] {
-			s.publish(s.rows[key])
+			delete(s.held, key)
+			s.emit(s.rows[key]) // already in the journal
 		}
 	}
 	s.recount()

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,14 +41,19 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verbose, "verbose", false, "log every retry and token fetch at debug level")
 }
 
+// errHelp reports that -h was given: the flags are printed, and the exit
+// status is 0.
+var errHelp = errors.New("help requested")
+
 // parseFlags parses args into fs and rejects stray arguments.
 func parseFlags(env *environment, fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(env.stderr)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return &usageError{}
+			return errHelp
 		}
-		return &usageError{msg: err.Error()}
+		// The flag package has printed the error and the flags already.
+		return &usageError{}
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags come as --name value", fs.Arg(0))
@@ -83,9 +90,14 @@ const demoClockSpeed = 28800
 func (env *environment) connect(ctx context.Context, flags commonFlags, logger *slog.Logger) (*connection, error) {
 	corpID := strings.TrimSpace(env.getenv("WECOM_CORP_ID"))
 	secret := strings.TrimSpace(env.getenv("WECOM_SECRET"))
-	baseURL := flags.baseURL
+	baseURL, baseURLSource := flags.baseURL, "--base-url"
 	if baseURL == "" {
-		baseURL = strings.TrimSpace(env.getenv("WECOM_BASE_URL"))
+		baseURL, baseURLSource = strings.TrimSpace(env.getenv("WECOM_BASE_URL")), "WECOM_BASE_URL"
+	}
+	if baseURL != "" {
+		if err := checkBaseURL(baseURLSource, baseURL); err != nil {
+			return nil, err
+		}
 	}
 	tokenStore := flags.tokenStore
 	if tokenStore == "" {
@@ -99,9 +111,11 @@ func (env *environment) connect(ctx context.Context, flags commonFlags, logger *
 	conn := &connection{}
 
 	switch {
+	case flags.sandbox && flags.baseURL != "":
+		return nil, usagef("--sandbox and --base-url %s conflict: the built-in sandbox has its own URL; drop one", flags.baseURL)
 	case flags.sandbox || (corpID == "" && secret == ""):
 		if baseURL != "" && !flags.sandbox {
-			return nil, usagef("--base-url %s is set but WECOM_CORP_ID and WECOM_SECRET are not; export the credentials for that host (sandbox serve prints them)", baseURL)
+			return nil, usagef("%s %s is set but WECOM_CORP_ID and WECOM_SECRET are not; export the credentials for that host (sandbox serve prints them)", baseURLSource, baseURL)
 		}
 		clock := wecomtest.NewScaledClock(time.Now(), demoClockSpeed)
 		conn.sandbox = wecomtest.NewServer(wecomtest.DemoCorp(),
@@ -134,6 +148,15 @@ func (env *environment) connect(ctx context.Context, flags commonFlags, logger *
 	}
 	conn.client = client
 	return conn, nil
+}
+
+// checkBaseURL rejects a base URL that is not an absolute http or https URL.
+func checkBaseURL(source, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("%s %q is not an http or https URL such as https://qyapi.weixin.qq.com", source, raw)
+	}
+	return nil
 }
 
 // tokenStoreOptions returns the client options for a shared token store.

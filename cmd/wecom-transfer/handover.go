@@ -27,7 +27,7 @@ func runHandover(ctx context.Context, env *environment, args []string) error {
 	fs.StringVar(&cfg.Message, "message", "", "on-job only: message WeCom sends each customer after the transfer, at most 200 characters")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "collect and print the items, transfer nothing")
 	fs.BoolVar(&cfg.Watch, "watch", false, "poll the transfer results until no customer is waiting")
-	fs.DurationVar(&cfg.PollInterval, "poll-interval", 5*time.Minute, "wait between two reads of the transfer results with --watch")
+	fs.DurationVar(&cfg.PollInterval, "poll-interval", 5*time.Minute, "wait between two reads of the transfer results with --watch, as a duration such as 30s or 5m")
 	fs.StringVar(&journalPath, "journal", "", "append each outcome to this file; a rerun with it skips settled items")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
@@ -37,7 +37,13 @@ func runHandover(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	if flagSet(fs, "customers") && len(list) == 0 {
+		return usagef("--customers is empty; give external_userids separated by commas, or leave the flag out to transfer every customer of --from")
+	}
 	cfg.Customers = list
+	if flagSet(fs, "poll-interval") && cfg.PollInterval <= 0 {
+		return usagef("--poll-interval %s must be above 0, such as 30s or 5m", cfg.PollInterval)
+	}
 	if err := cfg.Validate(); err != nil {
 		return &usageError{msg: err.Error()}
 	}
@@ -65,6 +71,9 @@ func runHandover(ctx context.Context, env *environment, args []string) error {
 
 	summary, runErr := runner.Run(ctx, cfg)
 	if summary != nil {
+		if runErr != nil {
+			summary.Error = runErr.Error()
+		}
 		out.summary(summary)
 	}
 	if runErr != nil {

@@ -40,8 +40,9 @@ Usage:
   wecom-transfer unassigned [--from USERID]
   wecom-transfer sandbox serve [--addr 127.0.0.1:PORT] [--clock-speed N]
 
-Every command also takes --json, --sandbox, --base-url URL, --token-store URL
-and --verbose. Run "wecom-transfer COMMAND -h" for a command's flags.
+Every command but sandbox serve also takes --json, --sandbox, --base-url URL,
+--token-store URL and --verbose. Run "wecom-transfer COMMAND -h" for a
+command's flags.
 
 Credentials come from the environment: WECOM_CORP_ID and WECOM_SECRET. With
 neither set, or with --sandbox, commands run on the built-in sandbox.
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 // exitCode prints err and maps it to an exit status.
 func exitCode(stderr io.Writer, err error) int {
-	if err == nil {
+	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
 	var usage *usageError

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -355,4 +356,102 @@ func parseEnvLines(s string) map[string]string {
 		}
 	}
 	return env
+}
+
+func TestUsageErrorsFromReview(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"empty customers", nil, []string{"handover", "--from", "a", "--to", "b", "--customers", ""}, "--customers is empty"},
+		{"blank customers", nil, []string{"handover", "--from", "a", "--to", "b", "--customers", " "}, "--customers is empty"},
+		{"message too long", nil, []string{"handover", "--from", "a", "--to", "b", "--message", strings.Repeat("中", 201)}, "201 characters"},
+		{"padded to", nil, []string{"handover", "--from", "a", "--to", "b "}, "leading or trailing spaces"},
+		{"zero poll interval", nil, []string{"handover", "--from", "a", "--to", "b", "--poll-interval", "0s"}, "must be above 0"},
+		{"clock speed NaN", nil, []string{"sandbox", "serve", "--clock-speed", "NaN"}, "must be above 0"},
+		{"clock speed huge", nil, []string{"sandbox", "serve", "--clock-speed", "1e300"}, "at most"},
+		{"ftp base url", map[string]string{"WECOM_CORP_ID": "wwtest", "WECOM_SECRET": "test-only", "WECOM_BASE_URL": "ftp://127.0.0.1:1"}, []string{"unassigned"}, "WECOM_BASE_URL \"ftp://127.0.0.1:1\" is not an http or https URL"},
+		{"sandbox with base url", nil, []string{"unassigned", "--sandbox", "--base-url", "http://127.0.0.1:1"}, "conflict"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runCLI(t, tt.env, tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit status = %d, want %d; stderr:\n%s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCLI(t, nil, "handover", "-h")
+	if code != exitOK {
+		t.Errorf("exit status = %d, want 0", code)
+	}
+	if !strings.Contains(stderr, "-poll-interval") {
+		t.Errorf("help does not list the flags:\n%s", stderr)
+	}
+}
+
+func TestJournalResumeWatchesEarlierStarts(t *testing.T) {
+	t.Parallel()
+	sandbox := wecomtest.NewServer(wecomtest.DemoCorp(),
+		wecomtest.WithClock(wecomtest.NewScaledClock(time.Now(), demoClockSpeed)),
+		wecomtest.WithTokenTTL(24*time.Hour*365))
+	defer sandbox.Close()
+	env := map[string]string{"WECOM_CORP_ID": sandbox.CorpID, "WECOM_SECRET": sandbox.Secret, "WECOM_BASE_URL": sandbox.URL}
+	journal := t.TempDir() + "/run.journal"
+	args := []string{"handover", "--from", wecomtest.DemoSecondResignedMember, "--to", wecomtest.DemoUnlimitedTakeoverMember,
+		"--resigned", "--json", "--journal", journal}
+
+	// The first run starts every transfer and does not watch.
+	if code, _, stderr := runCLI(t, env, args...); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	// The second run finds nothing unassigned but watches the journal's starts.
+	code, stdout, stderr := runCLI(t, env, append(args, "--watch", "--poll-interval", "100ms")...)
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	summary := lastSummary(t, jsonLines(t, stdout))
+	want := len(wecomtest.DemoFixtures().SecondResignedCustomers)
+	if summary.FromJournal != want {
+		t.Errorf("from_journal = %d, want %d", summary.FromJournal, want)
+	}
+	if got := summary.Statuses["complete"]; got != want {
+		t.Errorf("complete = %d, want %d (statuses %v)", got, want, summary.Statuses)
+	}
+}
+
+func TestJournalInterruptedRecordsEachItemOnce(t *testing.T) {
+	t.Parallel()
+	sandbox := wecomtest.NewServer(wecomtest.DemoCorp())
+	defer sandbox.Close()
+	env := map[string]string{"WECOM_CORP_ID": sandbox.CorpID, "WECOM_SECRET": sandbox.Secret, "WECOM_BASE_URL": sandbox.URL}
+	journal := t.TempDir() + "/run.journal"
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // interrupted before any transfer call
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"handover", "--from", wecomtest.DemoResignedMember, "--to", wecomtest.DemoTakeoverMember,
+		"--resigned", "--customers", "wmA,wmB,wmC", "--json", "--journal", journal}, &stdout, &stderr, func(k string) string { return env[k] })
+	if code != exitInterrupted {
+		t.Fatalf("exit status = %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if got := len(lines); got != 4 {
+		t.Errorf("journal has %d lines, want a header and 3 rows:\n%s", got, data)
+	}
 }

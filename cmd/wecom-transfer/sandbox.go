@@ -23,8 +23,8 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(env, fs, args[1:]); err != nil {
 		return err
 	}
-	if *speed <= 0 {
-		return usagef("--clock-speed %g must be above 0; use 1 for real time", *speed)
+	if !(*speed > 0 && *speed <= maxClockSpeed) {
+		return usagef("--clock-speed %g must be above 0 and at most %d; use 1 for real time", *speed, maxClockSpeed)
 	}
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -38,7 +38,7 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return usagef("cannot listen on --addr %s: %v; pick a free port, or port 0 for any", *addr, err)
 	}
 	corp := wecomtest.DemoCorp()
 	sandbox := wecomtest.NewHandler(corp,
@@ -51,7 +51,7 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	srv := &http.Server{Handler: sandbox, ReadHeaderTimeout: 10 * time.Second}
 
 	corpID, secret := corp.Credentials()
-	fmt.Fprintf(env.stdout, "WECOM_BASE_URL=http://%s\nWECOM_CORP_ID=%s\nWECOM_SECRET=%s\n", listener.Addr(), corpID, secret)
+	fmt.Fprintf(env.stdout, "WECOM_BASE_URL=%s\nWECOM_CORP_ID=%s\nWECOM_SECRET=%s\n", baseURL(listener.Addr()), corpID, secret)
 	logger.Info("sandbox serving the demo corp; stop it with Ctrl-C", "addr", listener.Addr().String(), "clock_speed", *speed)
 
 	serveErr := make(chan error, 1)
@@ -72,6 +72,19 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	}
 	logger.Info("sandbox stopped")
 	return nil
+}
+
+// maxClockSpeed is the fastest sandbox clock: a year passes in 32 seconds.
+const maxClockSpeed = 1_000_000
+
+// baseURL returns the URL a local client uses to reach addr. A listener on
+// every interface is reached through 127.0.0.1.
+func baseURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return "http://" + addr.String()
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", tcp.Port)
 }
 
 // scaledTokenTTL returns the sandbox token lifetime for a clock running

@@ -1,0 +1,110 @@
+package handover_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/wecom-transfer/wecom-transfer/handover"
+	"github.com/wecom-transfer/wecom-transfer/wecom"
+	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
+)
+
+const (
+	benchCustomers = 100_000
+	benchLatency   = 20 * time.Millisecond
+	benchLeaver    = "leaver"
+	benchHeir      = "heir"
+)
+
+// benchCorp returns a corp whose resigned member benchLeaver has
+// benchCustomers customers, and benchHeir to take them over.
+func benchCorp() *wecomtest.Corp {
+	corp := wecomtest.NewCorp()
+	corp.AddMember(wecomtest.Member{UserID: benchLeaver, ResignedAt: time.Now().Add(-24 * time.Hour)})
+	corp.AddMember(wecomtest.Member{UserID: benchHeir})
+	for i := range benchCustomers {
+		corp.AddCustomer(benchLeaver, fmt.Sprintf("wmBench%07d", i))
+	}
+	return corp
+}
+
+// BenchmarkRunResigned hands over 100,000 customers of a resigned member
+// on a sandbox that answers every call after 20 ms, collecting them from
+// the unassigned list and transferring them. It reports the wall time
+// against the least time the calls can take:
+//
+//   - bound-s: the pages of the unassigned list one after another, since
+//     each needs the cursor of the one before, then the transfer calls
+//     spread over the workers; with a rate limit, the transfer calls beyond
+//     the limiter's burst cannot go faster than the limit;
+//   - naive-bound-s: every call spread over the workers;
+//   - efficiency: bound-s over the wall time.
+func BenchmarkRunResigned(b *testing.B) {
+	for _, tc := range []struct {
+		workers, perMinute int
+	}{
+		{workers: 4},
+		{workers: 16},
+		{workers: 64},
+		// WeCom's published limit is 10,000 calls a minute per corp and API.
+		{workers: 4, perMinute: 10_000},
+		{workers: 16, perMinute: 10_000},
+	} {
+		name := fmt.Sprintf("workers=%d/limit=off", tc.workers)
+		if tc.perMinute > 0 {
+			name = fmt.Sprintf("workers=%d/limit=%d", tc.workers, tc.perMinute)
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				runResigned(b, tc.workers, tc.perMinute)
+			}
+		})
+	}
+}
+
+func runResigned(b *testing.B, workers, perMinute int) {
+	b.StopTimer()
+	sandbox := wecomtest.NewServer(benchCorp(), wecomtest.WithLatency(benchLatency))
+	defer sandbox.Close()
+	client, err := wecom.New(sandbox.CorpID, sandbox.Secret,
+		wecom.WithBaseURL(sandbox.URL), wecom.WithWorkers(workers), wecom.WithRateLimit(perMinute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	runner := &handover.Runner{Client: client}
+	cfg := handover.Config{From: benchLeaver, To: benchHeir, Resigned: true}
+
+	start := time.Now()
+	b.StartTimer()
+	summary, err := runner.Run(b.Context(), cfg)
+	b.StopTimer()
+	wall := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := summary.Customers.Started; got != benchCustomers {
+		b.Fatalf("started %d customers, want %d (failed %v)", got, benchCustomers, summary.Customers.ByCode)
+	}
+
+	calls := sandbox.Stats().Calls
+	serial := calls[wecomtest.OpGetToken] + calls[wecomtest.OpGetUnassignedList]
+	transfers := calls[wecomtest.OpTransferResignedCustomer]
+	parallel := time.Duration(transfers) * benchLatency / time.Duration(workers)
+	if perMinute > 0 {
+		// The client's limiter starts with a burst of a second's calls.
+		perSecond := float64(perMinute) / 60
+		burst := max(1, perMinute/60)
+		limited := time.Duration(float64(max(0, transfers-burst)) / perSecond * float64(time.Second))
+		parallel = max(parallel, limited)
+	}
+	bound := time.Duration(serial)*benchLatency + parallel
+	naive := time.Duration(serial+transfers) * benchLatency / time.Duration(workers)
+
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(bound.Seconds(), "bound-s")
+	b.ReportMetric(naive.Seconds(), "naive-bound-s")
+	b.ReportMetric(bound.Seconds()/wall.Seconds(), "efficiency")
+	b.ReportMetric(float64(serial+transfers), "calls")
+	b.StartTimer()
+}
