@@ -358,7 +358,7 @@ func parseEnvLines(s string) map[string]string {
 	return env
 }
 
-func TestUsageErrorsFromReview(t *testing.T) {
+func TestUsageErrorsForBadValues(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
