@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -138,7 +139,7 @@ func (c *Client) tokenFor(ctx context.Context, spec callSpec) (string, error) {
 func (c *Client) attempt(ctx context.Context, spec callSpec, accessToken string, out any) (envelope, error) {
 	addToken := func(_ context.Context, req *http.Request) error {
 		if accessToken != "" {
-			setAccessToken(req, accessToken)
+			addAccessToken(req, accessToken)
 		}
 		return nil
 	}
@@ -151,7 +152,7 @@ func (c *Client) attempt(ctx context.Context, spec callSpec, accessToken string,
 	}
 	defer resp.Body.Close()
 
-	body, err := readCapped(resp.Body, c.settings.maxBodySize)
+	body, err := readCapped(resp.Body, resp.ContentLength, c.settings.maxBodySize)
 	if errors.Is(err, errBodyTooLarge) {
 		return envelope{}, &ResponseError{
 			Endpoint:    spec.endpoint,
@@ -232,17 +233,49 @@ func envelopeOf(out any) (int, string) {
 	panic(fmt.Sprintf("wecom: no envelope accessor for %T", out))
 }
 
+// addAccessToken sets the access_token query parameter of req. The POST
+// calls have no other parameter, so their query is written without parsing
+// and encoding url.Values; the result is the same.
+func addAccessToken(req *http.Request, accessToken string) {
+	if req.URL.RawQuery == "" {
+		req.URL.RawQuery = "access_token=" + url.QueryEscape(accessToken)
+		return
+	}
+	setAccessToken(req, accessToken)
+}
+
 var errBodyTooLarge = errors.New("response body over the size limit")
 
-func readCapped(r io.Reader, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+// readCapped reads r to the end and fails with errBodyTooLarge once it has
+// read more than limit bytes. size is the Content-Length, or -1 if unknown.
+// A transport that leaves it 0 may still send a body, so 0 counts as unknown.
+// A body of the announced length is read into one buffer of that size;
+// without one, or if the length was wrong, the buffer grows as in io.ReadAll.
+func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
+	const minRead = 512
+	if size <= 0 || size > limit {
+		size = minRead
 	}
-	if int64(len(body)) > limit {
-		return nil, errBodyTooLarge
+	// One byte more than the body, so that the read that returns io.EOF
+	// has room and the buffer need not grow.
+	buf := make([]byte, 0, size+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := min(int64(cap(buf)), limit+1)
+		n, err := r.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return body, nil
 }
 
 // excerpt returns the start of a body for an error message, cut at a rune
