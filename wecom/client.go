@@ -195,11 +195,15 @@ func (s *gettokenSource) GoString() string { return s.String() }
 func (s *gettokenSource) Token(ctx context.Context) (Token, error) {
 	var out generated.GetTokenResponse
 	params := &generated.GetTokenParams{CorpID: s.corpID, CorpSecret: s.secret}
+	// The lifetime counts from the last request, because WeCom issued the
+	// token after it was sent and a slow response must not stretch it.
+	var sentAt time.Time
 	err := s.client.call(ctx, callSpec{
 		endpoint: endpointGetToken,
 		read:     true,
 		noToken:  true,
 		send: func(ctx context.Context, _ generated.RequestEditorFn) (*http.Response, error) {
+			sentAt = time.Now()
 			return s.client.api.GetToken(ctx, params)
 		},
 	}, &out)
@@ -214,5 +218,5 @@ func (s *gettokenSource) Token(ctx context.Context) (Token, error) {
 		// NOTE: WeCom documents 7200 seconds; a missing expires_in falls back to it.
 		lifetime = 7200 * time.Second
 	}
-	return Token{AccessToken: out.AccessToken, ExpiresAt: time.Now().Add(lifetime)}, nil
+	return Token{AccessToken: out.AccessToken, ExpiresAt: sentAt.Add(lifetime)}, nil
 }
