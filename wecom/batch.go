@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -104,68 +106,59 @@ type sendChunk func(ctx context.Context, ids []string) (chunkResult, error)
 type BatchFunc func(items []ItemResult)
 
 // runBatches sends ids in calls of at most MaxBatch with the client's
-// worker count and merges the per-item results in input order. onBatch,
+// worker count and returns the per-item results in input order. onBatch,
 // if set, receives each call's results as soon as the call ends.
 func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBatch BatchFunc, send sendChunk) (*TransferReport, error) {
-	report := &TransferReport{Kind: kind}
-	var unique []string
-	unique, report.Duplicates = dedupe(ids)
+	unique, duplicates := dedupe(ids)
+	report := &TransferReport{Kind: kind, Items: make([]ItemResult, len(unique)), Duplicates: duplicates}
 
-	chunks := splitChunks(unique, MaxBatch)
-	results := make([]chunkResult, len(chunks))
-	errs := make([]error, len(chunks))
+	calls := (len(unique) + MaxBatch - 1) / MaxBatch
+	if calls == 1 {
+		// One call needs no workers.
+		errs := [1]error{c.sendOneChunk(ctx, unique, report.Items, onBatch, send)}
+		return report, joinDistinct(errs[:])
+	}
 
+	errs := make([]error, calls)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(c.settings.workers, len(chunks)) {
+	for range min(c.settings.workers, calls) {
 		wg.Go(func() {
 			for i := range jobs {
-				results[i], errs[i] = c.sendOneChunk(ctx, chunks[i], send)
-				if onBatch != nil {
-					onBatch(orderedItems(chunks[i], results[i]))
-				}
+				start, end := i*MaxBatch, min((i+1)*MaxBatch, len(unique))
+				errs[i] = c.sendOneChunk(ctx, unique[start:end:end], report.Items[start:end], onBatch, send)
 			}
 		})
 	}
-	for i := range chunks {
+	for i := range calls {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
-
-	for i, chunk := range chunks {
-		report.Items = append(report.Items, orderedItems(chunk, results[i])...)
-	}
 	return report, joinDistinct(errs)
 }
 
-func orderedItems(chunk []string, res chunkResult) []ItemResult {
-	items := make([]ItemResult, len(chunk))
-	for i, id := range chunk {
-		items[i] = res[id]
-	}
-	return items
-}
-
-// sendOneChunk calls send and gives every id of the chunk an outcome, also
-// when the call as a whole failed.
-func (c *Client) sendOneChunk(ctx context.Context, chunk []string, send sendChunk) (chunkResult, error) {
+// sendOneChunk calls send and writes the result of every id of the chunk
+// into items, also when the call as a whole failed. onBatch, if set, gets a
+// copy of items.
+func (c *Client) sendOneChunk(ctx context.Context, chunk []string, items []ItemResult, onBatch BatchFunc, send sendChunk) error {
 	var res chunkResult
 	err := ctx.Err()
 	if err == nil {
 		res, err = send(ctx, chunk)
 	}
-	if res == nil {
-		res = make(chunkResult, len(chunk))
-	}
 
-	for _, id := range chunk {
-		if _, ok := res[id]; ok {
-			continue
+	for i, id := range chunk {
+		item, ok := res[id]
+		if !ok {
+			item = outcomeForCallError(id, err)
 		}
-		res[id] = outcomeForCallError(id, err)
+		items[i] = item
 	}
-	return res, err
+	if onBatch != nil {
+		onBatch(slices.Clone(items))
+	}
+	return err
 }
 
 // outcomeForCallError returns the outcome of an item whose call returned
@@ -199,7 +192,12 @@ func itemOutcome(code int, resent bool) Outcome {
 // codeGroupInheriting is WeCom's "resigned group inheritance in progress".
 const codeGroupInheriting = 90507
 
+// dedupe returns ids without repeats, in the order of first appearance,
+// and every later appearance of an id. Without repeats, unique is ids.
 func dedupe(ids []string) (unique, duplicates []string) {
+	if !mayRepeat(ids) {
+		return ids[:len(ids):len(ids)], nil
+	}
 	seen := make(map[string]bool, len(ids))
 	unique = make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -213,14 +211,29 @@ func dedupe(ids []string) (unique, duplicates []string) {
 	return unique, duplicates
 }
 
-func splitChunks(ids []string, size int) [][]string {
-	chunks := make([][]string, 0, (len(ids)+size-1)/size)
-	for len(ids) > 0 {
-		n := min(size, len(ids))
-		chunks = append(chunks, ids[:n:n])
-		ids = ids[n:]
+// hashSeed seeds the hashes of ids and cursors. It is set once, at start.
+var hashSeed = maphash.MakeSeed()
+
+// mayRepeat reports whether an id may occur twice in ids, by sorting their
+// hashes: false is certain, true may be a hash collision. It checks a
+// batch of up to MaxBatch ids without allocating and at several times the
+// speed of a map.
+func mayRepeat(ids []string) bool {
+	var small [MaxBatch]uint64
+	hashes := small[:0]
+	if len(ids) > len(small) {
+		hashes = make([]uint64, 0, len(ids))
 	}
-	return chunks
+	for _, id := range ids {
+		hashes = append(hashes, maphash.String(hashSeed, id))
+	}
+	slices.Sort(hashes)
+	for i := 1; i < len(hashes); i++ {
+		if hashes[i] == hashes[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 // joinDistinct joins the non-nil errors, keeping one of each message.
