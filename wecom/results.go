@@ -3,6 +3,7 @@ package wecom
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"net/http"
 	"time"
@@ -153,7 +154,12 @@ type pageFunc[T any] func(ctx context.Context, cursor string) (items []T, next s
 func paginate[T any](ctx context.Context, endpoint string, fetch pageFunc[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		seen := map[string]bool{}
+		// seen holds 64-bit hashes of the cursors, not the cursors, so that
+		// a range over many pages keeps a few bytes a page.
+		// NOTE: two distinct cursors share a hash with a chance of about
+		// n²/2⁶⁵ in n pages; the range would then stop with a
+		// RepeatedCursorError that is not real.
+		seen := map[uint64]bool{}
 		cursor := ""
 		for {
 			items, next, last, err := fetch(ctx, cursor)
@@ -169,11 +175,12 @@ func paginate[T any](ctx context.Context, endpoint string, fetch pageFunc[T]) it
 			if next == "" || last {
 				return
 			}
-			if seen[next] || next == cursor {
+			hash := maphash.String(hashSeed, next)
+			if seen[hash] || next == cursor {
 				yield(zero, &RepeatedCursorError{Endpoint: endpoint, Cursor: next})
 				return
 			}
-			seen[next] = true
+			seen[hash] = true
 			cursor = next
 		}
 	}
