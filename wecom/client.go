@@ -35,6 +35,8 @@ type settings struct {
 	callsPerMinute int
 	maxBodySize    int64
 	sleep          func(ctx context.Context, d time.Duration) error
+	tokenStore     TokenStore
+	tokenKey       string
 }
 
 // Option configures a [Client]. Options may be given in any order.
@@ -83,8 +85,11 @@ func New(corpID, secret string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.tokens = newTokenCache(&gettokenSource{client: c, corpID: corpID, secret: secret})
-	c.tokens.onFetch = c.logTokenFetch
+	if c.settings.tokenKey != "" {
+		return nil, &InputError{Field: "token key", Value: c.settings.tokenKey,
+			Reason: "New derives the key from the corp ID and secret; WithTokenKey is for NewWithTokenSource"}
+	}
+	c.setTokenSource(&gettokenSource{client: c, corpID: corpID, secret: secret}, TokenKey(corpID, secret))
 	return c, nil
 }
 
@@ -92,6 +97,12 @@ func New(corpID, secret string, opts ...Option) (*Client, error) {
 // for tokens issued by a central token service or by another flow, such as
 // a third-party app's. The client caches each token until shortly before
 // its expiry.
+//
+// With [WithTokenStore], the client reads the store before it calls source
+// and saves what source returns there, under the key set by [WithTokenKey],
+// which is then required. When WeCom rejects a token, the client removes it
+// from the store and then calls the source's InvalidateToken method if it
+// has one (see [TokenInvalidator]).
 func NewWithTokenSource(source TokenSource, opts ...Option) (*Client, error) {
 	if source == nil {
 		return nil, &InputError{Field: "token source", Reason: "nil"}
@@ -100,9 +111,23 @@ func NewWithTokenSource(source TokenSource, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.tokens = newTokenCache(source)
-	c.tokens.onFetch = c.logTokenFetch
+	if c.settings.tokenStore != nil && c.settings.tokenKey == "" {
+		return nil, &InputError{Field: "token key",
+			Reason: "missing; a client with WithTokenStore needs WithTokenKey to name the token it shares"}
+	}
+	c.setTokenSource(source, c.settings.tokenKey)
 	return c, nil
+}
+
+// setTokenSource makes the client cache tokens from source under key in
+// its token store, a memory store of its own by default.
+func (c *Client) setTokenSource(source TokenSource, key string) {
+	store := c.settings.tokenStore
+	if store == nil {
+		store = NewMemoryTokenStore()
+	}
+	c.tokens = newTokenCache(source, store, key, c.settings.logger)
+	c.tokens.onFetch = c.logTokenFetch
 }
 
 func newClient(opts []Option) (*Client, error) {
