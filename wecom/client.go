@@ -37,6 +37,7 @@ type settings struct {
 	sleep          func(ctx context.Context, d time.Duration) error
 	tokenStore     TokenStore
 	tokenKey       string
+	limiter        Limiter
 }
 
 // Option configures a [Client]. Options may be given in any order.

@@ -65,6 +65,25 @@ func WithRateLimit(callsPerMinute int) Option {
 	return func(s *settings) { s.callsPerMinute = callsPerMinute }
 }
 
+// Limiter spaces out calls to WeCom in place of the client-side limit of
+// [WithRateLimit], for example to keep the workers of one corp together
+// under WeCom's limit per corp and API. Implementations must be safe for
+// concurrent use.
+type Limiter interface {
+	// Wait blocks until a call to endpoint, such as
+	// "/cgi-bin/externalcontact/list", may be sent, or until ctx ends.
+	Wait(ctx context.Context, endpoint string) error
+}
+
+// WithLimiter makes the client wait for l before each call, in place of
+// the limit of [WithRateLimit]. When Wait fails for another reason than the
+// end of ctx, the client logs the failure and falls back to the limit of
+// [WithRateLimit] for that call. The pause after a rate-limit answer from
+// WeCom applies either way.
+func WithLimiter(l Limiter) Option {
+	return func(s *settings) { s.limiter = l }
+}
+
 // throttle holds the client-side limiters and the pause that follows a
 // rate-limit answer from WeCom.
 type throttle struct {
@@ -72,7 +91,15 @@ type throttle struct {
 	mu        sync.Mutex
 	limiters  map[string]*rate.Limiter
 	until     time.Time
+
+	// Limiter failures since the last log line about them.
+	limiterFailures int
+	limiterLoggedAt time.Time
 }
+
+// limiterLogInterval is the least time between two log lines about a
+// failing [Limiter], which may fail on every call while its backend is down.
+const limiterLogInterval = 30 * time.Second
 
 func (t *throttle) limiter(endpoint string) *rate.Limiter {
 	t.mu.Lock()
@@ -90,7 +117,8 @@ func (t *throttle) limiter(endpoint string) *rate.Limiter {
 }
 
 // waitTurn blocks until the client may send to endpoint: past any pause
-// after a rate-limit answer, and within the client-side limit.
+// after a rate-limit answer, and within the limit of the [Limiter] or, when
+// there is none or it fails, the client-side limit.
 func (c *Client) waitTurn(ctx context.Context, endpoint string) error {
 	c.throttle.mu.Lock()
 	pause := time.Until(c.throttle.until)
@@ -100,10 +128,38 @@ func (c *Client) waitTurn(ctx context.Context, endpoint string) error {
 			return err
 		}
 	}
+	if c.settings.limiter != nil {
+		err := c.settings.limiter.Wait(ctx, endpoint)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		c.logLimiterFailure(ctx, endpoint, err)
+	}
 	if c.throttle.perMinute <= 0 {
 		return nil
 	}
 	return c.throttle.limiter(endpoint).Wait(ctx)
+}
+
+// logLimiterFailure logs a failed [Limiter] at most once per
+// limiterLogInterval, with the number of failures since the last line.
+func (c *Client) logLimiterFailure(ctx context.Context, endpoint string, err error) {
+	c.throttle.mu.Lock()
+	c.throttle.limiterFailures++
+	failures := c.throttle.limiterFailures
+	now := time.Now()
+	due := now.Sub(c.throttle.limiterLoggedAt) >= limiterLogInterval
+	if due {
+		c.throttle.limiterFailures = 0
+		c.throttle.limiterLoggedAt = now
+	}
+	c.throttle.mu.Unlock()
+
+	if due {
+		c.settings.logger.LogAttrs(ctx, slog.LevelWarn, "wecom: limiter failed, using the client-side limit",
+			slog.String("endpoint", endpoint), slog.Int("failures", failures),
+			slog.String("error", err.Error()))
+	}
 }
 
 // pauseForRateLimit makes every call of the client wait out WeCom's block
