@@ -188,26 +188,36 @@ func decodeEnvelope(endpoint string, resp *http.Response, body []byte, out any) 
 		return envelope{}, respErr(errors.New("not a WeCom JSON envelope"))
 	}
 
-	var env struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
 	if resp.StatusCode != http.StatusOK {
-		if json.Unmarshal(body, &env) == nil && env.ErrCode != CodeOK {
-			return envelope{code: env.ErrCode, msg: env.ErrMsg}, nil
+		if env, ok := errorEnvelope(body); ok {
+			return env, nil
 		}
 		return envelope{}, respErr(fmt.Errorf("HTTP status %d", resp.StatusCode))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		// A failed body may still be a valid error envelope whose data
 		// fields do not match, so look for its errcode before giving up.
-		if json.Unmarshal(body, &env) == nil && env.ErrCode != CodeOK {
-			return envelope{code: env.ErrCode, msg: env.ErrMsg}, nil
+		if env, ok := errorEnvelope(body); ok {
+			return env, nil
 		}
 		return envelope{}, respErr(err)
 	}
 	code, msg := envelopeOf(out)
 	return envelope{code: code, msg: msg}, nil
+}
+
+// errorEnvelope decodes only the errcode and errmsg of body and reports
+// whether the errcode is non-zero. It is a function of its own so that the
+// decoded struct is allocated on the error paths only.
+func errorEnvelope(body []byte) (envelope, bool) {
+	var env struct {
+		ErrCode int    `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.ErrCode == CodeOK {
+		return envelope{}, false
+	}
+	return envelope{code: env.ErrCode, msg: env.ErrMsg}, true
 }
 
 // envelopeOf returns the errcode and errmsg of a decoded response.
