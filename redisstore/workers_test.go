@@ -264,7 +264,8 @@ func maxExpiryFetches(d time.Duration) int {
 // fetch one token per expiry or revocation, and no call fails.
 func TestWorkersShareTokens(t *testing.T) {
 	srv := startRedis(t)
-	sandbox := newSandbox(t, wecomtest.WithTokenTTL(tokenTTL))
+	issues := &issueWatcher{}
+	sandbox := newSandbox(t, wecomtest.WithTokenTTL(tokenTTL), wecomtest.WithLogger(slog.New(issues)))
 	const run = 12 * time.Second
 
 	start := time.Now()
@@ -278,7 +279,7 @@ func TestWorkersShareTokens(t *testing.T) {
 
 		CallsPerMinute: workerCallsPerMinute,
 	})
-	revocations := revokeAtRandom(t, sandbox, start.Add(time.Second), start.Add(run-tokenTTL))
+	revocations := revokeAtRandom(sandbox, issues, start.Add(time.Second), start.Add(run-tokenTTL))
 	reports := wait()
 	elapsed := time.Since(start)
 
@@ -300,39 +301,80 @@ func TestWorkersShareTokens(t *testing.T) {
 	}
 }
 
+// issueWatcher is a slog handler for the sandbox that records when the
+// sandbox last issued a token. The sandbox logs each call as it handles
+// it, so the time is exact whatever the test's own goroutines are doing.
+type issueWatcher struct {
+	last atomic.Int64 // Unix nanoseconds
+}
+
+func (w *issueWatcher) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *issueWatcher) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "wecomtest: call" {
+		return nil
+	}
+	var op string
+	code := int64(-1)
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "op":
+			op = a.Value.String()
+		case "errcode":
+			code = a.Value.Int64()
+		}
+		return true
+	})
+	if op == wecomtest.OpGetToken && code == 0 {
+		w.last.Store(r.Time.UnixNano())
+	}
+	return nil
+}
+
+func (w *issueWatcher) WithAttrs([]slog.Attr) slog.Handler { return w }
+
+func (w *issueWatcher) WithGroup(string) slog.Handler { return w }
+
+// lastIssue returns when the sandbox last issued a token.
+func (w *issueWatcher) lastIssue() time.Time { return time.Unix(0, w.last.Load()) }
+
 // revokeAtRandom revokes the sandbox's tokens at random times between from
-// and to, and returns how many times it revoked. Each revocation falls at a
-// random point in the middle of a token's life: between revokeFrom and
-// revokeTo of its lifetime after the sandbox issued it.
+// and to, and returns how many times it revoked. It revokes about two
+// tokens in three, each at a random point in the middle of its life:
+// between revokeFrom and revokeTo of its lifetime after the sandbox issued
+// it.
 //
 // NOTE: the middle is chosen because the client re-sends a call only once
 // after a token rejection. A revocation that lands while a newly issued
 // token is still replacing the old one in the workers' memory kills both:
 // a call that got the old token rejected then meets the new one, also
-// rejected, and fails. Near expiry the new token takes up to a fifth of a
-// lifetime to spread, because each worker switches at its own refresh
+// rejected, and fails. Near expiry the new token takes up to a quarter of
+// a lifetime to spread, because each worker switches at its own refresh
 // time. A second re-send for a token other than the rejected one would
 // remove the restriction.
-func revokeAtRandom(t *testing.T, sandbox *wecomtest.Server, from, to time.Time) int {
-	t.Helper()
+func revokeAtRandom(sandbox *wecomtest.Server, issues *issueWatcher, from, to time.Time) int {
 	const (
-		revokeFrom = 0.3
-		revokeTo   = 0.7
+		revokeFrom = 0.35
+		revokeTo   = 0.6
 	)
+	inWindow := func(now time.Time) bool {
+		age := float64(now.Sub(issues.lastIssue())) / float64(tokenTTL)
+		return age >= revokeFrom && age <= revokeTo
+	}
+
 	revocations := 0
-	issued, issuedAt := sandbox.Stats().TokensIssued, time.Now()
-	var target time.Time
+	var seen, target time.Time
 	for now := time.Now(); now.Before(to); now = time.Now() {
-		if n := sandbox.Stats().TokensIssued; n != issued {
-			issued, issuedAt = n, now
-			target = time.Time{}
-			// Revoke about two tokens in three, at a random point of their middle.
+		if issued := issues.lastIssue(); !issued.Equal(seen) {
+			seen, target = issued, time.Time{}
 			if rand.N(3) != 0 {
-				offset := revokeFrom + rand.Float64()*(revokeTo-revokeFrom)
-				target = issuedAt.Add(time.Duration(offset * float64(tokenTTL)))
+				share := revokeFrom + rand.Float64()*(revokeTo-revokeFrom)
+				target = issued.Add(time.Duration(share * float64(tokenTTL)))
 			}
 		}
-		if !target.IsZero() && !now.Before(target) && !now.Before(from) {
+		// A late wake-up skips the revocation rather than moving it out
+		// of the window.
+		if !target.IsZero() && !now.Before(target) && !now.Before(from) && inWindow(now) {
 			sandbox.RevokeTokens()
 			revocations++
 			target = time.Time{}
