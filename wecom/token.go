@@ -34,8 +34,8 @@ func (t Token) GoString() string { return t.String() }
 // TokenSource supplies access tokens. Implementations must be safe for
 // concurrent use. The client caches what Token returns until shortly before
 // ExpiresAt, so a source is called once per token lifetime, plus once after
-// each token WeCom rejects. Clients that share a [TokenStore] call their
-// sources that often between them.
+// each token WeCom rejects. Clients that share a [TokenStore] that is also
+// a [TokenLocker] call their sources that often between them.
 type TokenSource interface {
 	Token(ctx context.Context) (Token, error)
 }
