@@ -1,115 +1,23 @@
 package redisstore
 
 import (
-	"bytes"
-	"context"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wecom-transfer/wecom-transfer/internal/redistest"
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
 )
 
-// redisServer is a redis-server process that a test started on a free
-// loopback port, without persistence.
-type redisServer struct {
-	URL  string
-	Addr string
+// redisServer is a redis-server process that a test started.
+type redisServer struct{ *redistest.Server }
 
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the process has exited
-	output   *lockedBuffer
-	stopOnce sync.Once
-}
-
-// startRedis starts a redis-server for the test and stops it when the test
-// ends. Without redis-server on PATH the test is skipped, or fails when the
-// CI variable is set, because CI must run these tests.
+// startRedis starts a redis-server for the test; see [redistest.Start].
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		const install = "redis-server is not on PATH; install it with apt-get install -y redis-server"
-		if os.Getenv("CI") != "" {
-			t.Fatal(install + " (CI is set, so the Redis tests may not be skipped)")
-		}
-		t.Skip(install + " to run the Redis tests")
-	}
-
-	// A port found free may be taken before redis-server binds it, so try
-	// a few.
-	var lastOutput string
-	for range 3 {
-		srv, ok := tryStartRedis(t, path)
-		if ok {
-			t.Cleanup(srv.Stop)
-			return srv
-		}
-		lastOutput = srv.output.String()
-	}
-	t.Fatalf("redis-server did not start:\n%s", lastOutput)
-	return nil
-}
-
-func tryStartRedis(t testing.TB, path string) (*redisServer, bool) {
-	t.Helper()
-	port := freePort(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	srv := &redisServer{
-		URL:    "redis://" + addr + "/0",
-		Addr:   addr,
-		output: &lockedBuffer{},
-	}
-	srv.cmd = exec.Command(path,
-		"--port", strconv.Itoa(port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", t.TempDir(),
-		"--loglevel", "warning")
-	srv.cmd.Stdout = srv.output
-	srv.cmd.Stderr = srv.output
-	if err := srv.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-
-	srv.exited = make(chan struct{})
-	go func() {
-		srv.cmd.Wait()
-		close(srv.exited)
-	}()
-	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
-	defer client.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-srv.exited:
-			return srv, false
-		default:
-		}
-		if client.Ping(context.Background()).Err() == nil {
-			return srv, true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	srv.cmd.Process.Kill()
-	<-srv.exited
-	return srv, false
-}
-
-// Stop kills the server, as a crash would, and waits for it to exit.
-func (s *redisServer) Stop() {
-	s.stopOnce.Do(func() {
-		s.cmd.Process.Kill()
-		<-s.exited
-	})
+	return &redisServer{redistest.Start(t)}
 }
 
 // Client returns a go-redis client of the server that the test closes.
@@ -134,34 +42,6 @@ func (s *redisServer) Open(t testing.TB) *TokenStore {
 	}
 	t.Cleanup(func() { store.Close() })
 	return store
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer collects output that several goroutines write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // sandboxMember is the member whose customers the tests list.

@@ -14,7 +14,10 @@
 // a token with errcode 40014 or 42001, the client drops that token, fetches
 // a new one and sends the call once more. Errcode 40001 is a wrong secret:
 // it comes back as an [*APIError] matching [ErrBadCredentials] and is never
-// retried. [NewWithTokenSource] takes tokens from any [TokenSource].
+// retried. [NewWithTokenSource] takes tokens from any [TokenSource]. With
+// [WithTokenStore], clients in several processes share one token per app
+// through a store such as package redisstore's, and [WithLimiter] shares
+// the call limit.
 //
 // # Errors
 //

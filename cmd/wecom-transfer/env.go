@@ -10,8 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wecom-transfer/wecom-transfer/redisstore"
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
 )
@@ -71,11 +75,15 @@ func (env *environment) logger(verbose bool) *slog.Logger {
 
 // connection is a client and, on the sandbox, the sandbox it talks to.
 type connection struct {
-	client  *wecom.Client
-	sandbox *wecomtest.Server // nil on WeCom
+	client     *wecom.Client
+	sandbox    *wecomtest.Server // nil on WeCom
+	closeStore func()            // nil without a token store
 }
 
 func (c *connection) Close() {
+	if c.closeStore != nil {
+		c.closeStore()
+	}
 	if c.sandbox != nil {
 		c.sandbox.Close()
 	}
@@ -134,11 +142,12 @@ func (env *environment) connect(ctx context.Context, flags commonFlags, logger *
 	if baseURL != "" {
 		opts = append(opts, wecom.WithBaseURL(baseURL))
 	}
-	storeOpts, err := tokenStoreOptions(ctx, tokenStore, logger)
+	storeOpts, closeStore, err := tokenStoreOptions(ctx, tokenStore, corpID, logger)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
+	conn.closeStore = closeStore
 	opts = append(opts, storeOpts...)
 
 	client, err := wecom.New(corpID, secret, opts...)
@@ -159,13 +168,40 @@ func checkBaseURL(source, raw string) error {
 	return nil
 }
 
-// tokenStoreOptions returns the client options for a shared token store.
-func tokenStoreOptions(_ context.Context, rawURL string, _ *slog.Logger) ([]wecom.Option, error) {
+// tokenStoreOptions returns the options that share tokens and the call
+// limit through the Redis server at rawURL, and a function that closes the
+// connection.
+func tokenStoreOptions(ctx context.Context, rawURL, corpID string, logger *slog.Logger) ([]wecom.Option, func(), error) {
 	if rawURL == "" {
-		return nil, nil
+		return nil, func() {}, nil
 	}
-	// TODO: wire the Redis token store once the redisstore package lands.
-	return nil, usagef("--token-store %s: token stores are not supported yet", rawURL)
+	// go-redis prints connection failures through its own global logger;
+	// send them to the command's logger at debug level instead. The logger
+	// is process-wide, so the first command's logger keeps it.
+	setRedisLogger.Do(func() { redis.SetLogger(redisLogger{logger}) })
+	store, err := redisstore.Open(rawURL)
+	if err != nil {
+		return nil, nil, usagef("--token-store: %v", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := store.Ping(pingCtx); err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("--token-store: %w", err)
+	}
+	logger.Info("sharing access tokens and the call limit through Redis", "store", store.String())
+	limiter := redisstore.NewLimiter(store.Client(), redisstore.DefaultPrefix+"rate:"+corpID+":", wecom.DefaultCallsPerMinute)
+	closeStore := func() { store.Close() }
+	return []wecom.Option{wecom.WithTokenStore(store), wecom.WithLimiter(limiter)}, closeStore, nil
+}
+
+var setRedisLogger sync.Once
+
+// redisLogger adapts a *slog.Logger to go-redis's logging interface.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, args ...any) {
+	l.logger.DebugContext(ctx, "redis: "+fmt.Sprintf(format, args...))
 }
 
 // splitList splits a comma-separated flag value, rejecting empty items.
