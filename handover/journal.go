@@ -111,12 +111,7 @@ func isFinal(row Row) bool {
 	case wecom.OutcomeStarted.String():
 		return true
 	case wecom.OutcomeFailed.String():
-		switch row.ErrCode {
-		case wecom.CodeSystemBusy, wecom.CodeVersionConflict, wecom.CodeRateLimited, wecom.CodeTooConcurrent,
-			wecom.CodeInvalidToken, wecom.CodeTokenExpired:
-			return false
-		}
-		return true
+		return !wecom.IsTransient(row.ErrCode)
 	}
 	return false
 }

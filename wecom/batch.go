@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -122,11 +123,23 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBa
 	errs := make([]error, calls)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
+	// A call that failed as a whole for a reason that no re-send can fix,
+	// such as an unknown takeover member, fails every other call the same
+	// way, so the calls not yet sent are skipped.
+	var stop atomic.Pointer[APIError]
 	for range min(c.settings.workers, calls) {
 		wg.Go(func() {
 			for i := range jobs {
 				start, end := i*MaxBatch, min((i+1)*MaxBatch, len(unique))
-				errs[i] = c.sendOneChunk(ctx, unique[start:end:end], report.Items[start:end], onBatch, send)
+				chunk, items := unique[start:end:end], report.Items[start:end]
+				if failed := stop.Load(); failed != nil {
+					skipChunk(chunk, items, failed, onBatch)
+					continue
+				}
+				errs[i] = c.sendOneChunk(ctx, chunk, items, onBatch, send)
+				if apiErr, ok := errors.AsType[*APIError](errs[i]); ok && !IsTransient(apiErr.Code) {
+					stop.CompareAndSwap(nil, apiErr)
+				}
 			}
 		})
 	}
@@ -159,6 +172,18 @@ func (c *Client) sendOneChunk(ctx context.Context, chunk []string, items []ItemR
 		onBatch(slices.Clone(items))
 	}
 	return err
+}
+
+// skipChunk marks every item of a chunk as not sent because an earlier call
+// failed with failed.
+func skipChunk(chunk []string, items []ItemResult, failed *APIError, onBatch BatchFunc) {
+	msg := fmt.Sprintf("not sent: an earlier call of the batch failed with errcode %d", failed.Code)
+	for i, id := range chunk {
+		items[i] = ItemResult{ID: id, Outcome: OutcomeNotSent, ErrMsg: msg}
+	}
+	if onBatch != nil {
+		onBatch(slices.Clone(items))
+	}
 }
 
 // outcomeForCallError returns the outcome of an item whose call returned
@@ -247,7 +272,21 @@ func joinDistinct(errs []error) error {
 		seen[err.Error()] = true
 		kept = append(kept, err)
 	}
+	if len(kept) == 1 {
+		return kept[0]
+	}
 	return errors.Join(kept...)
+}
+
+// IsTransient reports whether errcode code asks the caller to try the same
+// request again later: system busy, a version conflict, a rate limit, or a
+// rejected access token.
+func IsTransient(code int) bool {
+	switch code {
+	case CodeSystemBusy, CodeVersionConflict, CodeRateLimited, CodeTooConcurrent, CodeInvalidToken, CodeTokenExpired:
+		return true
+	}
+	return false
 }
 
 // validateUserID rejects an empty or padded member userid.

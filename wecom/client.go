@@ -177,6 +177,7 @@ func (c *Client) GoString() string { return c.String() }
 // the raw *http.Response: check the errcode in the body yourself.
 func (c *Client) Generated() *generated.Client {
 	api := *c.api
+	api.Client = redactingDoer{next: c.settings.httpClient}
 	api.RequestEditors = append([]generated.RequestEditorFn{c.addToken}, api.RequestEditors...)
 	return &api
 }

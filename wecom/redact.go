@@ -2,8 +2,11 @@ package wecom
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"regexp"
+
+	"github.com/wecom-transfer/wecom-transfer/generated"
 )
 
 // secretParams are the query parameters that carry credentials.
@@ -72,3 +75,12 @@ func (e redactedError) Error() string {
 func (e redactedError) Is(target error) bool { return errors.Is(e.err, target) }
 
 func (e redactedError) As(target any) bool { return errors.As(e.err, target) }
+
+// redactingDoer strips secrets from the transport errors of next, whose
+// *url.Error would otherwise carry the access token in its URL.
+type redactingDoer struct{ next generated.HttpRequestDoer }
+
+func (d redactingDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.next.Do(req)
+	return resp, redactError(err)
+}

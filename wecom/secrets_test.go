@@ -120,7 +120,7 @@ func TestNoSecretInGeneratedClientErrors(t *testing.T) {
 	// TODO: remove the skip once Client.Generated gives the generated client
 	// a Doer that passes errors through redactError. Until then its errors
 	// are the raw *url.Error from net/http, with access_token in the URL.
-	t.Skip("Client.Generated returns unredacted transport errors")
+
 	h := newHarness(t)
 	h.on(pathTransferResult, httpmock.NewErrorResponder(errors.New("connection reset by peer")))
 

@@ -260,7 +260,6 @@ func TestTokenSourcePanicRecoverable(t *testing.T) {
 	// TODO: remove the skip once the token cache recovers a panic of the
 	// source inside its singleflight call. singleflight re-panics such a
 	// panic on a new goroutine, where no caller can recover it.
-	t.Skip("a panicking TokenSource crashes the process")
 
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestTokenSourcePanicRecoverable$")
 	cmd.Env = append(os.Environ(), "WECOM_TEST_PANICKING_SOURCE=1")
