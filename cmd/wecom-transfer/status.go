@@ -55,6 +55,13 @@ func runStatus(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 
+	if summary.Customers == 0 {
+		other := "--resigned"
+		if cfg.Resigned {
+			other = "no --resigned"
+		}
+		logger.Warn(fmt.Sprintf("no transfer results for %s -> %s; WeCom keeps on-job and resigned transfers apart, so try %s if the transfer was of the other kind", cfg.From, cfg.To, other))
+	}
 	if common.json {
 		out.value(summary)
 	} else {
