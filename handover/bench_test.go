@@ -2,6 +2,10 @@ package handover_test
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,10 +40,12 @@ func benchCorp() *wecomtest.Corp {
 //
 //   - bound-s: the pages of the unassigned list one after another, since
 //     each needs the cursor of the one before, then the transfer calls
-//     spread over the workers; with a rate limit, the transfer calls beyond
-//     the limiter's burst cannot go faster than the limit;
-//   - naive-bound-s: every call spread over the workers;
+//     spread over the workers. With a rate limit, the transfer calls beyond
+//     the limiter's burst go no faster than the limit.
+//   - naive-bound-s: every call spread over the workers.
 //   - efficiency: bound-s over the wall time.
+//   - collect-s: the time until the first transfer call.
+//   - transfer-p50-ms: the median transfer call, to its response header.
 func BenchmarkRunResigned(b *testing.B) {
 	for _, tc := range []struct {
 		workers, perMinute int
@@ -66,8 +72,11 @@ func runResigned(b *testing.B, workers, perMinute int) {
 	b.StopTimer()
 	sandbox := wecomtest.NewServer(benchCorp(), wecomtest.WithLatency(benchLatency))
 	defer sandbox.Close()
+	// The client's default transport, timed.
+	timing := &timingTransport{base: http.DefaultTransport}
 	client, err := wecom.New(sandbox.CorpID, sandbox.Secret,
-		wecom.WithBaseURL(sandbox.URL), wecom.WithWorkers(workers), wecom.WithRateLimit(perMinute))
+		wecom.WithBaseURL(sandbox.URL), wecom.WithWorkers(workers), wecom.WithRateLimit(perMinute),
+		wecom.WithHTTPClient(&http.Client{Transport: timing, Timeout: 30 * time.Second}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,5 +114,44 @@ func runResigned(b *testing.B, workers, perMinute int) {
 	b.ReportMetric(naive.Seconds(), "naive-bound-s")
 	b.ReportMetric(bound.Seconds()/wall.Seconds(), "efficiency")
 	b.ReportMetric(float64(serial+transfers), "calls")
+	b.ReportMetric(timing.firstTransfer.Sub(start).Seconds(), "collect-s")
+	b.ReportMetric(float64(timing.transferMedian())/float64(time.Millisecond), "transfer-p50-ms")
 	b.StartTimer()
+}
+
+// timingTransport records when the first transfer call starts and how long
+// each transfer call takes, from sending the request to its response
+// header, so that a run splits into collection and transfer.
+type timingTransport struct {
+	base http.RoundTripper
+
+	mu            sync.Mutex
+	firstTransfer time.Time
+	transfers     []time.Duration
+}
+
+func (t *timingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	if !strings.HasSuffix(req.URL.Path, "/transfer_customer") {
+		return resp, err
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.firstTransfer.IsZero() || start.Before(t.firstTransfer) {
+		t.firstTransfer = start
+	}
+	t.transfers = append(t.transfers, time.Since(start))
+	return resp, err
+}
+
+func (t *timingTransport) transferMedian() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.transfers) == 0 {
+		return 0
+	}
+	sorted := slices.Sorted(slices.Values(t.transfers))
+	return sorted[len(sorted)/2]
 }
