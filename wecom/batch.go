@@ -95,11 +95,9 @@ func (r *TransferReport) Err() error {
 	return &ItemsError{Kind: r.Kind, Failed: failed, Count: count, Total: len(r.Items)}
 }
 
-// chunkResult maps each id one call of a batch sent to its result.
-type chunkResult map[string]ItemResult
-
-// sendChunk sends one call of at most MaxBatch ids.
-type sendChunk func(ctx context.Context, ids []string) (chunkResult, error)
+// sendChunk sends one call of at most MaxBatch ids and writes the result
+// of each id WeCom reported into items, at the id's index.
+type sendChunk func(ctx context.Context, ids []string, items []ItemResult) error
 
 // BatchFunc receives the results of one call of a batch as soon as the call
 // ends, in the order of that call's ids. Calls run on several goroutines,
@@ -155,18 +153,15 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBa
 // into items, also when the call as a whole failed. onBatch, if set, gets a
 // copy of items.
 func (c *Client) sendOneChunk(ctx context.Context, chunk []string, items []ItemResult, onBatch BatchFunc, send sendChunk) error {
-	var res chunkResult
 	err := ctx.Err()
 	if err == nil {
-		res, err = send(ctx, chunk)
+		err = send(ctx, chunk, items)
 	}
 
 	for i, id := range chunk {
-		item, ok := res[id]
-		if !ok {
-			item = outcomeForCallError(id, err)
+		if err != nil || items[i].Outcome == 0 {
+			items[i] = outcomeForCallError(id, err)
 		}
-		items[i] = item
 	}
 	if onBatch != nil {
 		onBatch(slices.Clone(items))

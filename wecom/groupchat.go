@@ -3,6 +3,7 @@ package wecom
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/wecom-transfer/wecom-transfer/generated"
 )
@@ -40,7 +41,7 @@ func (c *Client) transferGroupChats(ctx context.Context, endpoint string, req Gr
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "group chats", req.ChatIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "group chats", req.ChatIDs, req.OnBatch, func(ctx context.Context, ids []string, items []ItemResult) error {
 		body := generated.GroupChatTransferRequest{ChatIDs: ids, NewOwner: req.NewOwner}
 		var out generated.GroupChatTransferResponse
 		resent := false
@@ -52,24 +53,24 @@ func (c *Client) transferGroupChats(ctx context.Context, endpoint string, req Gr
 			},
 		}, &out)
 		if err != nil {
-			return nil, err
+			return err
 		}
 
-		res := make(chunkResult, len(ids))
-		for _, id := range ids {
-			res[id] = ItemResult{ID: id, Outcome: OutcomeStarted}
+		for i, id := range ids {
+			items[i] = ItemResult{ID: id, Outcome: OutcomeStarted}
 		}
 		for _, failed := range out.FailedChats {
-			if _, sent := res[failed.ChatID]; !sent {
+			j := slices.Index(ids, failed.ChatID)
+			if j < 0 {
 				continue
 			}
-			res[failed.ChatID] = ItemResult{
+			items[j] = ItemResult{
 				ID:      failed.ChatID,
 				Outcome: itemOutcome(failed.ErrCode, resent),
 				ErrCode: failed.ErrCode,
 				ErrMsg:  redactString(failed.ErrMsg),
 			}
 		}
-		return res, nil
+		return nil
 	})
 }

@@ -68,11 +68,6 @@ type cachedToken struct {
 	rejected  bool // WeCom rejected the token, so only another value replaces it
 }
 
-// fresh reports whether t may be used at now without a refresh.
-func (t *cachedToken) fresh(now time.Time) bool {
-	return t != nil && now.Before(t.refreshAt)
-}
-
 // replacedBy reports whether tok, read from the store, may take the place
 // of t. After a rejection only another token may. Before expiry the same
 // token with a later expiry may too, because WeCom may hand it out again.
@@ -119,7 +114,7 @@ type tokenCache struct {
 	current atomic.Pointer[cachedToken]
 	failure atomic.Pointer[fetchFailure]
 	fetches singleflight.Group
-	now     func() time.Time
+	now     func() time.Time // nil for the real clock
 	sleep   func(ctx context.Context, d time.Duration) error
 	onFetch func(Token) // observes each fetch from source, for logging
 }
@@ -136,7 +131,6 @@ func newTokenCache(source TokenSource, store TokenStore, key string, logger *slo
 		store:  store,
 		key:    key,
 		logger: logger,
-		now:    time.Now,
 		sleep:  sleepContext,
 	}
 }
@@ -145,7 +139,7 @@ func newTokenCache(source TokenSource, store TokenStore, key string, logger *slo
 // ctx ends stops waiting, while the shared refresh goes on for the others.
 // The path through a fresh cached token neither locks nor allocates.
 func (c *tokenCache) Token(ctx context.Context) (Token, error) {
-	if cached := c.current.Load(); cached.fresh(c.now()) {
+	if cached := c.current.Load(); c.fresh(cached) {
 		return cached.Token, nil
 	}
 
@@ -185,11 +179,11 @@ func (c *tokenCache) recoverRefresh(ctx context.Context, r any) error {
 // the store has none, with one fetched from source.
 func (c *tokenCache) refresh(ctx context.Context) (Token, error) {
 	held := c.current.Load()
-	if held.fresh(c.now()) {
+	if c.fresh(held) {
 		// Another caller refreshed while this one waited.
 		return held.Token, nil
 	}
-	if failure := c.failure.Load(); failure != nil && c.now().Before(failure.until) {
+	if failure := c.failure.Load(); failure != nil && c.clock().Before(failure.until) {
 		return Token{}, failure.err
 	}
 
@@ -213,7 +207,7 @@ func (c *tokenCache) refresh(ctx context.Context) (Token, error) {
 }
 
 func (c *tokenCache) keep(tok Token) {
-	c.current.Store(&cachedToken{Token: tok, refreshAt: refreshTime(c.now(), tok.ExpiresAt)})
+	c.current.Store(&cachedToken{Token: tok, refreshAt: refreshTime(c.clock(), tok.ExpiresAt)})
 }
 
 // loadNewer reads the store and returns its token if it is unexpired and
@@ -227,7 +221,7 @@ func (c *tokenCache) loadNewer(ctx context.Context, held *cachedToken) (Token, b
 		c.logStoreError(ctx, "read", err, "")
 		return Token{}, false, err
 	}
-	if !ok || !c.now().Before(tok.ExpiresAt) || !held.replacedBy(tok) {
+	if !ok || !c.clock().Before(tok.ExpiresAt) || !held.replacedBy(tok) {
 		return Token{}, false, nil
 	}
 	return tok, true, nil
@@ -241,7 +235,7 @@ func (c *tokenCache) fetchShared(ctx context.Context, held *cachedToken) (Token,
 		return c.fetchAndStore(ctx)
 	}
 
-	deadline := c.now().Add(lockWait)
+	deadline := c.clock().Add(lockWait)
 	poll := pollMin
 	for {
 		unlock, acquired, err := c.tryLock(ctx, locker)
@@ -252,7 +246,7 @@ func (c *tokenCache) fetchShared(ctx context.Context, held *cachedToken) (Token,
 			return c.fetchLocked(ctx, held, unlock)
 		}
 
-		if c.now().After(deadline) {
+		if c.clock().After(deadline) {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "wecom: token refresh lock still held, fetching without it",
 				slog.String("key", c.key), slog.Duration("waited", lockWait))
 			return c.fetchAndStore(ctx)
@@ -301,7 +295,7 @@ func (c *tokenCache) tryLock(ctx context.Context, locker TokenLocker) (func(cont
 func (c *tokenCache) fetchAndStore(ctx context.Context) (Token, error) {
 	tok, err := c.source.Token(ctx)
 	if errors.Is(err, ErrBadCredentials) {
-		c.failure.Store(&fetchFailure{err: err, until: c.now().Add(badCredentialsHold)})
+		c.failure.Store(&fetchFailure{err: err, until: c.clock().Add(badCredentialsHold)})
 		c.logger.LogAttrs(ctx, slog.LevelError, "wecom: token fetch rejected the credentials, pausing fetches",
 			slog.String("key", c.key), slog.Duration("pause", badCredentialsHold), slog.String("error", err.Error()))
 	}
@@ -379,4 +373,25 @@ func refreshTime(now, expiresAt time.Time) time.Time {
 		jitter = rand.N(margin / 4)
 	}
 	return expiresAt.Add(-margin - jitter)
+}
+
+// clock returns the time of c.now, or of the real clock when it is nil.
+func (c *tokenCache) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// fresh reports whether t may be used now without a refresh. With the real
+// clock it calls time.Until, which reads only the monotonic clock when
+// refreshAt has a monotonic reading, at about half the cost of time.Now.
+func (c *tokenCache) fresh(t *cachedToken) bool {
+	if t == nil {
+		return false
+	}
+	if c.now == nil {
+		return time.Until(t.refreshAt) > 0
+	}
+	return c.now().Before(t.refreshAt)
 }

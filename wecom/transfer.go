@@ -3,6 +3,7 @@ package wecom
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/wecom-transfer/wecom-transfer/generated"
 )
@@ -45,14 +46,14 @@ func (c *Client) TransferCustomers(ctx context.Context, req TransferRequest) (*T
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string, items []ItemResult) error {
 		body := generated.TransferCustomerRequest{
 			HandoverUserID:     req.HandoverUserID,
 			TakeoverUserID:     req.TakeoverUserID,
 			ExternalUserIDs:    ids,
 			TransferSuccessMsg: req.SuccessMessage,
 		}
-		return c.transferChunk(ctx, endpointTransferCustomer, func(ctx context.Context, edit generated.RequestEditorFn) (*http.Response, error) {
+		return c.transferChunk(ctx, endpointTransferCustomer, ids, items, func(ctx context.Context, edit generated.RequestEditorFn) (*http.Response, error) {
 			return c.api.TransferCustomer(ctx, body, edit)
 		})
 	})
@@ -70,13 +71,13 @@ func (c *Client) TransferResignedCustomers(ctx context.Context, req ResignedTran
 		return nil, err
 	}
 
-	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string) (chunkResult, error) {
+	return c.runBatches(ctx, "customers", req.ExternalUserIDs, req.OnBatch, func(ctx context.Context, ids []string, items []ItemResult) error {
 		body := generated.ResignedTransferCustomerRequest{
 			HandoverUserID:  req.HandoverUserID,
 			TakeoverUserID:  req.TakeoverUserID,
 			ExternalUserIDs: ids,
 		}
-		return c.transferChunk(ctx, endpointResignedTransfer, func(ctx context.Context, edit generated.RequestEditorFn) (*http.Response, error) {
+		return c.transferChunk(ctx, endpointResignedTransfer, ids, items, func(ctx context.Context, edit generated.RequestEditorFn) (*http.Response, error) {
 			return c.api.TransferResignedCustomer(ctx, body, edit)
 		})
 	})
@@ -84,23 +85,30 @@ func (c *Client) TransferResignedCustomers(ctx context.Context, req ResignedTran
 
 // transferChunk sends one customer transfer call and maps customer[] to
 // per-item results.
-func (c *Client) transferChunk(ctx context.Context, endpoint string, send func(context.Context, generated.RequestEditorFn) (*http.Response, error)) (chunkResult, error) {
+func (c *Client) transferChunk(ctx context.Context, endpoint string, ids []string, items []ItemResult, send func(context.Context, generated.RequestEditorFn) (*http.Response, error)) error {
 	var out generated.TransferCustomerResponse
 	resent := false
 	err := c.call(ctx, callSpec{endpoint: endpoint, resent: &resent, send: send}, &out)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	res := make(chunkResult, len(out.Customers))
-	for _, cust := range out.Customers {
-		res[cust.ExternalUserID] = ItemResult{
+	for i, cust := range out.Customers {
+		// Match by position first, since WeCom usually keeps the request
+		// order, and search the chunk otherwise.
+		j := i
+		if j >= len(ids) || ids[j] != cust.ExternalUserID {
+			if j = slices.Index(ids, cust.ExternalUserID); j < 0 {
+				continue
+			}
+		}
+		items[j] = ItemResult{
 			ID:      cust.ExternalUserID,
 			Outcome: itemOutcome(cust.ErrCode, resent),
 			ErrCode: cust.ErrCode,
 		}
 	}
-	return res, nil
+	return nil
 }
 
 func validatePair(handover, takeover string) error {
