@@ -104,7 +104,7 @@ func (c *Client) call(ctx context.Context, spec callSpec, out any) error {
 			continue
 
 		case env.code == CodeSystemBusy || (spec.read && env.code == CodeVersionConflict):
-			// WeCom asks callers to retry -1, and a rejected write was not
+			// WeCom documents -1 as "retry later", and a rejected write was not
 			// applied, so re-sending it is harmless.
 			if retries >= policy.MaxRetries {
 				return c.apiError(spec.endpoint, env)
@@ -134,7 +134,7 @@ func (c *Client) tokenFor(ctx context.Context, spec callSpec) (string, error) {
 	return tok.AccessToken, nil
 }
 
-// attempt sends one request and decodes its answer. It returns the
+// attempt sends one request and decodes its response. It returns the
 // envelope when the body is a WeCom envelope, and an error otherwise.
 func (c *Client) attempt(ctx context.Context, spec callSpec, accessToken string, out any) (envelope, error) {
 	addToken := func(_ context.Context, req *http.Request) error {
@@ -320,7 +320,7 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // UnknownOutcomeError reports a write whose request may have reached WeCom
-// although no answer came back, such as a dropped connection or a timeout.
+// although no response came back, such as a dropped connection or a timeout.
 // The items it carried may or may not be in transfer: read the transfer
 // results to learn which.
 type UnknownOutcomeError struct {
@@ -347,7 +347,7 @@ func sentNothing(err error) bool {
 }
 
 // retryableFailure reports whether a failed read may be sent again:
-// transport failures and 5xx answers, but not a 4xx page or a body that is
+// transport failures and 5xx responses, but not a 4xx page or a body that is
 // not JSON.
 func retryableFailure(err error) bool {
 	if respErr, ok := errors.AsType[*ResponseError](err); ok {

@@ -18,7 +18,7 @@ import (
 // opened. Every call waits out 45009 and 45033 answers.
 type RetryPolicy struct {
 	// MaxRetries is the number of re-sends after busy or transport failures.
-	// WeCom asks for at most 3 after errcode -1.
+	// WeCom advises at most 3 after errcode -1.
 	MaxRetries int
 	// BaseDelay is the wait before the first re-send; each later one doubles
 	// it, up to MaxDelay, with full jitter.
@@ -33,7 +33,7 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy retries 3 times from 500 ms up to 8 s, and pauses 60
-// seconds after a rate-limit answer, up to 5 times a call.
+// seconds after a rate-limit response, up to 5 times a call.
 var DefaultRetryPolicy = RetryPolicy{
 	MaxRetries:        3,
 	BaseDelay:         500 * time.Millisecond,
