@@ -273,9 +273,9 @@ func joinDistinct(errs []error) error {
 	return errors.Join(kept...)
 }
 
-// IsTransient reports whether errcode code asks the caller to try the same
-// request again later: system busy, a version conflict, a rate limit, or a
-// rejected access token.
+// IsTransient reports whether errcode code means that the same request may
+// succeed when sent again later: system busy, a version conflict, a rate
+// limit, or a rejected access token.
 func IsTransient(code int) bool {
 	switch code {
 	case CodeSystemBusy, CodeVersionConflict, CodeRateLimited, CodeTooConcurrent, CodeInvalidToken, CodeTokenExpired:

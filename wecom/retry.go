@@ -13,9 +13,9 @@ import (
 // RetryPolicy sets how a call recovers from WeCom's transient failures.
 //
 // Reads are retried after errcode -1 or 6000, a transport error or an HTTP
-// 5xx answer. Writes are retried only after errcode -1, which WeCom returns
+// 5xx response. Writes are retried only after errcode -1, which WeCom returns
 // for requests it did not apply, and after a connection that could not be
-// opened. Every call waits out 45009 and 45033 answers.
+// opened. Every call waits out 45009 and 45033 responses.
 type RetryPolicy struct {
 	// MaxRetries is the number of re-sends after busy or transport failures.
 	// WeCom advises at most 3 after errcode -1.
@@ -25,7 +25,7 @@ type RetryPolicy struct {
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	// RateLimitWait is how long all calls of the client pause after a 45009
-	// or 45033 answer. WeCom blocks a minute-limit breach for 60 seconds.
+	// or 45033 response. WeCom blocks a minute-limit breach for 60 seconds.
 	RateLimitWait time.Duration
 	// MaxRateLimitWaits is how many pauses one call sits out before it
 	// returns the rate-limit error.
@@ -78,14 +78,14 @@ type Limiter interface {
 // WithLimiter makes the client wait for l before each call, in place of
 // the limit of [WithRateLimit]. When Wait fails for another reason than the
 // end of ctx, the client logs the failure and falls back to the limit of
-// [WithRateLimit] for that call. The pause after a rate-limit answer from
+// [WithRateLimit] for that call. The pause after a rate-limit response from
 // WeCom applies either way.
 func WithLimiter(l Limiter) Option {
 	return func(s *settings) { s.limiter = l }
 }
 
 // throttle holds the client-side limiters and the pause that follows a
-// rate-limit answer from WeCom.
+// rate-limit response from WeCom.
 type throttle struct {
 	perMinute int
 	mu        sync.Mutex
@@ -117,7 +117,7 @@ func (t *throttle) limiter(endpoint string) *rate.Limiter {
 }
 
 // waitTurn blocks until the client may send to endpoint: past any pause
-// after a rate-limit answer, and within the limit of the [Limiter] or, when
+// after a rate-limit response, and within the limit of the [Limiter] or, when
 // there is none or it fails, the client-side limit.
 func (c *Client) waitTurn(ctx context.Context, endpoint string) error {
 	c.throttle.mu.Lock()
