@@ -275,22 +275,31 @@ func (r *Runner) transfer(ctx context.Context, state *runState, kind itemKind, i
 
 	for round := 1; !open.empty() && round <= maxSettleRounds && ctx.Err() == nil; round++ {
 		r.logger().Warn("settling items without a final outcome",
-			"type", kind.name, "unknown", len(open.unknown), "retry", len(open.retry), "round", round)
+			"type", kind.name, "unknown", len(open.unknown), "retry", len(open.retry), "verify", len(open.verify), "round", round)
 		resend := open.retry
-		if len(open.unknown) > 0 {
+		if len(open.unknown) > 0 || len(open.verify) > 0 {
 			started, lookupErr := kind.started(ctx)
 			if lookupErr != nil {
-				return errors.Join(err, fmt.Errorf("look up %d %s items with an unknown outcome: %w", len(open.unknown), kind.name, lookupErr))
+				return errors.Join(err, fmt.Errorf("look up %d %s items with an unknown outcome: %w",
+					len(open.unknown)+len(open.verify), kind.name, lookupErr))
 			}
-			var confirmed []wecom.ItemResult
+			var settled []wecom.ItemResult
 			for _, id := range open.unknown {
 				if started[id] {
-					confirmed = append(confirmed, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
+					settled = append(settled, wecom.ItemResult{ID: id, Outcome: wecom.OutcomeStarted})
 					continue
 				}
 				resend = append(resend, id)
 			}
-			state.resolve(kind.name, confirmed)
+			// An "already in transfer" item that the takeover member's
+			// list lacks is in transfer to someone else.
+			for _, item := range open.verify {
+				if !started[item.ID] {
+					item.Outcome = wecom.OutcomeFailed
+				}
+				settled = append(settled, item)
+			}
+			state.resolve(kind.name, settled)
 		}
 		if len(resend) == 0 {
 			return nil
@@ -315,6 +324,7 @@ func (r *Runner) sendAndRecord(ctx context.Context, state *runState, kind itemKi
 		defer mu.Unlock()
 		open.unknown = append(open.unknown, batchOpen.unknown...)
 		open.retry = append(open.retry, batchOpen.retry...)
+		open.verify = append(open.verify, batchOpen.verify...)
 	}
 	return kind.send(ctx, ids, onBatch)
 }

@@ -104,3 +104,40 @@ func TestRunOnJobWatchFollowsRefusals(t *testing.T) {
 		t.Errorf("Failures() = %d, want %d", got, want)
 	}
 }
+
+func TestRunResentInTransferVerified(t *testing.T) {
+	t.Parallel()
+	// The first transfer call gets errcode -1, so the client sends it
+	// again, and the re-send reports the pending customers as already in
+	// transfer. They are in transfer to another member, not from this run.
+	busyOnce := func(op string, seq int64) wecomtest.Fault {
+		if op == wecomtest.OpTransferCustomer && seq <= 3 {
+			return wecomtest.Fault{ErrCode: wecom.CodeSystemBusy}
+		}
+		return wecomtest.Fault{}
+	}
+	sandbox := wecomtest.NewServer(wecomtest.DemoCorp(), wecomtest.WithFaults(busyOnce))
+	t.Cleanup(sandbox.Close)
+	client, err := wecom.New(sandbox.CorpID, sandbox.Secret, wecom.WithBaseURL(sandbox.URL),
+		wecom.WithRetryPolicy(wecom.RetryPolicy{MaxRetries: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := wecomtest.DemoFixtures()
+
+	runner := &handover.Runner{Client: client}
+	summary, err := runner.Run(t.Context(), handover.Config{
+		From:      wecomtest.DemoActiveMember,
+		To:        wecomtest.DemoUnlimitedTakeoverMember,
+		Customers: append([]string{ids.ActiveCustomers[0]}, ids.Pending...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := summary.Customers.ByCode["40129"], len(ids.Pending); got != want {
+		t.Errorf("failed with 40129 = %d, want %d (summary %+v)", got, want, summary.Customers)
+	}
+	if got := summary.Customers.Started; got != 1 {
+		t.Errorf("started = %d, want 1", got)
+	}
+}

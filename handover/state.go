@@ -83,9 +83,15 @@ func (s *runState) plan(kind string, ids []string) {
 type openItems struct {
 	unknown []string // the call got no response: look them up
 	retry   []string // not applied: send them again
+	// verify holds items a re-sent call reported as already in transfer.
+	// The first send may have started them, or another transfer may hold
+	// them, so only a lookup settles which.
+	verify []wecom.ItemResult
 }
 
-func (o openItems) empty() bool { return len(o.unknown) == 0 && len(o.retry) == 0 }
+func (o openItems) empty() bool {
+	return len(o.unknown) == 0 && len(o.retry) == 0 && len(o.verify) == 0
+}
 
 // record stores the outcome of each item and emits the final ones. Items
 // without a final outcome are written to the journal, held back from the
@@ -99,6 +105,8 @@ func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
 	for _, item := range items {
 		row := rowFromItem(kind, item)
 		switch {
+		case item.Outcome == wecom.OutcomeStarted && item.ErrCode != 0:
+			open.verify = append(open.verify, item)
 		case item.Outcome == wecom.OutcomeUnknown:
 			open.unknown = append(open.unknown, item.ID)
 		case item.Outcome == wecom.OutcomeNotSent || (item.CallFailed && !isFinal(row)):
@@ -121,7 +129,7 @@ func (s *runState) resolve(kind string, items []wecom.ItemResult) {
 	for _, item := range items {
 		row := rowFromItem(kind, item)
 		if item.Outcome == wecom.OutcomeStarted && row.ErrMsg == "" {
-			row.ErrMsg = "confirmed after an unanswered call"
+			row.ErrMsg = "confirmed in the transfer results"
 		}
 		s.publish(row)
 	}

@@ -20,8 +20,9 @@ type Outcome int
 
 const (
 	// OutcomeStarted means WeCom accepted the item: errcode 0, or, on a
-	// re-sent request, an "already in transfer" code caused by the first
-	// send. For customers the takeover completes 24 hours later unless the
+	// re-sent request, an "already in transfer" code (ErrCode 40129, 40100
+	// or 90507) that the first send may have caused. Such an item may also
+	// be in transfer to someone else: confirm it in the transfer results. For customers the takeover completes 24 hours later unless the
 	// customer refuses; read the transfer results to follow it.
 	OutcomeStarted Outcome = iota + 1
 	// OutcomeFailed means WeCom rejected the item with ErrCode.
@@ -79,20 +80,26 @@ func (r *TransferReport) Count(o Outcome) int {
 }
 
 // Err returns an *[ItemsError] when any item did not start, and nil when
-// all did. Unknown and unsent items count under errcode 0.
+// all did.
 func (r *TransferReport) Err() error {
-	failed := map[int]int{}
-	count := 0
+	e := &ItemsError{Kind: r.Kind, Failed: map[int]int{}, Total: len(r.Items)}
 	for _, item := range r.Items {
-		if item.Outcome != OutcomeStarted {
-			failed[item.ErrCode]++
-			count++
+		switch item.Outcome {
+		case OutcomeStarted:
+			continue
+		case OutcomeUnknown:
+			e.Unknown++
+		case OutcomeNotSent:
+			e.NotSent++
+		default:
+			e.Failed[item.ErrCode]++
 		}
+		e.Count++
 	}
-	if count == 0 {
+	if e.Count == 0 {
 		return nil
 	}
-	return &ItemsError{Kind: r.Kind, Failed: failed, Count: count, Total: len(r.Items)}
+	return e
 }
 
 // sendChunk sends one call of at most MaxBatch ids and writes the result
@@ -101,7 +108,9 @@ type sendChunk func(ctx context.Context, ids []string, items []ItemResult) error
 
 // BatchFunc receives the results of one call of a batch as soon as the call
 // ends, in the order of that call's ids. Calls run on several goroutines,
-// so a BatchFunc must be safe for concurrent use.
+// so a BatchFunc must be safe for concurrent use. If it panics, the calls
+// not yet sent are skipped and the panic is raised again on the goroutine
+// that started the transfer.
 type BatchFunc func(items []ItemResult)
 
 // runBatches sends ids in calls of at most MaxBatch with the client's
@@ -125,19 +134,34 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBa
 	// such as an unknown takeover member, fails every other call the same
 	// way, so the calls not yet sent are skipped.
 	var stop atomic.Pointer[APIError]
+	// A panic in onBatch on a worker goroutine would end the process, so it
+	// is caught there and raised again on the caller's goroutine.
+	var panicked atomic.Pointer[any]
+	runJob := func(i int) {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked.CompareAndSwap(nil, &p)
+			}
+		}()
+		start, end := i*MaxBatch, min((i+1)*MaxBatch, len(unique))
+		chunk, items := unique[start:end:end], report.Items[start:end]
+		if failed := stop.Load(); failed != nil {
+			skipChunk(chunk, items, failed, onBatch)
+			return
+		}
+		if panicked.Load() != nil {
+			skipChunk(chunk, items, nil, nil)
+			return
+		}
+		errs[i] = c.sendOneChunk(ctx, chunk, items, onBatch, send)
+		if apiErr, ok := errors.AsType[*APIError](errs[i]); ok && !IsTransient(apiErr.Code) {
+			stop.CompareAndSwap(nil, apiErr)
+		}
+	}
 	for range min(c.settings.workers, calls) {
 		wg.Go(func() {
 			for i := range jobs {
-				start, end := i*MaxBatch, min((i+1)*MaxBatch, len(unique))
-				chunk, items := unique[start:end:end], report.Items[start:end]
-				if failed := stop.Load(); failed != nil {
-					skipChunk(chunk, items, failed, onBatch)
-					continue
-				}
-				errs[i] = c.sendOneChunk(ctx, chunk, items, onBatch, send)
-				if apiErr, ok := errors.AsType[*APIError](errs[i]); ok && !IsTransient(apiErr.Code) {
-					stop.CompareAndSwap(nil, apiErr)
-				}
+				runJob(i)
 			}
 		})
 	}
@@ -146,6 +170,9 @@ func (c *Client) runBatches(ctx context.Context, kind string, ids []string, onBa
 	}
 	close(jobs)
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(*p)
+	}
 	return report, joinDistinct(errs)
 }
 
@@ -170,9 +197,12 @@ func (c *Client) sendOneChunk(ctx context.Context, chunk []string, items []ItemR
 }
 
 // skipChunk marks every item of a chunk as not sent because an earlier call
-// failed with failed.
+// failed with failed, or, when failed is nil, because a callback panicked.
 func skipChunk(chunk []string, items []ItemResult, failed *APIError, onBatch BatchFunc) {
-	msg := fmt.Sprintf("not sent: an earlier call of the batch failed with errcode %d", failed.Code)
+	msg := "not sent: the OnBatch callback panicked"
+	if failed != nil {
+		msg = fmt.Sprintf("not sent: an earlier call of the batch failed with errcode %d", failed.Code)
+	}
 	for i, id := range chunk {
 		items[i] = ItemResult{ID: id, Outcome: OutcomeNotSent, ErrMsg: msg}
 	}

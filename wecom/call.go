@@ -164,7 +164,18 @@ func (c *Client) attempt(ctx context.Context, spec callSpec, accessToken string,
 	if err != nil {
 		return envelope{}, &TransportError{Endpoint: spec.endpoint, Err: redactError(err)}
 	}
-	return decodeEnvelope(spec.endpoint, resp, body, out)
+	env, err := decodeEnvelope(spec.endpoint, resp, body, out)
+	if respErr, ok := err.(*ResponseError); ok {
+		if spec.noToken {
+			// A gettoken body that failed to decode may hold a token in a
+			// shape no pattern foresees, so none of it is shown.
+			respErr.Excerpt = ""
+			respErr.BodySize = len(body)
+		}
+		respErr.Excerpt = scrubValue(respErr.Excerpt, accessToken)
+	}
+	env.msg = scrubValue(env.msg, accessToken)
+	return env, err
 }
 
 // decodeEnvelope decodes a WeCom body into out whatever its Content-Type,

@@ -153,8 +153,18 @@ func newClient(opts []Option) (*Client, error) {
 		return nil, &InputError{Field: "workers", Value: fmt.Sprint(s.workers), Reason: "must be at least 1"}
 	}
 	base, err := url.Parse(s.baseURL)
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, &InputError{Field: "base URL", Value: s.baseURL, Reason: "want an absolute URL such as https://qyapi.weixin.qq.com"}
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		shown := redactString(s.baseURL)
+		if err == nil {
+			shown = base.Redacted()
+		}
+		return nil, &InputError{Field: "base URL", Value: shown, Reason: "want an absolute http or https URL such as https://qyapi.weixin.qq.com"}
+	}
+	if base.RawQuery != "" || base.Fragment != "" {
+		return nil, &InputError{Field: "base URL", Value: base.Redacted(), Reason: "has a query or fragment; give scheme, host and an optional path prefix only"}
+	}
+	if strings.HasSuffix(strings.TrimSuffix(base.Path, "/"), "/cgi-bin") {
+		return nil, &InputError{Field: "base URL", Value: base.Redacted(), Reason: "ends in /cgi-bin, which every call path already starts with; drop it"}
 	}
 
 	api, err := generated.NewClient(strings.TrimSuffix(s.baseURL, "/"), generated.WithHTTPClient(s.httpClient))
@@ -166,7 +176,11 @@ func newClient(opts []Option) (*Client, error) {
 
 // String describes the client without any credential.
 func (c *Client) String() string {
-	return fmt.Sprintf("wecom.Client{BaseURL:%s}", c.settings.baseURL)
+	shown := c.settings.baseURL
+	if u, err := url.Parse(shown); err == nil {
+		shown = u.Redacted()
+	}
+	return fmt.Sprintf("wecom.Client{BaseURL:%s}", shown)
 }
 
 // GoString is the %#v form of the client, also without credentials.
@@ -188,6 +202,14 @@ func (c *Client) Token(ctx context.Context) (Token, error) {
 	return c.tokens.Token(ctx)
 }
 
+// InvalidateToken drops accessToken from the cache, and from a shared
+// token store, if it is still the current token, so the next call fetches
+// a new one. Call it when a request sent through [Client.Generated] gets
+// errcode 40014 or 42001; the client's own methods do this themselves.
+func (c *Client) InvalidateToken(ctx context.Context, accessToken string) {
+	c.tokens.Invalidate(ctx, accessToken)
+}
+
 func (c *Client) addToken(ctx context.Context, req *http.Request) error {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
@@ -207,6 +229,10 @@ func (c *Client) logTokenFetch(tok Token) {
 	c.settings.logger.Debug("wecom: fetched access token",
 		"expires_at", tok.ExpiresAt.Format(time.RFC3339))
 }
+
+// maxTokenLifetime is the longest lifetime the client believes from
+// gettoken's expires_in.
+const maxTokenLifetime = 24 * time.Hour
 
 // gettokenSource fetches tokens with /cgi-bin/gettoken.
 type gettokenSource struct {
@@ -235,15 +261,20 @@ func (s *gettokenSource) Token(ctx context.Context) (Token, error) {
 		},
 	}, &out)
 	if err != nil {
+		if len(s.secret) >= 8 && strings.Contains(err.Error(), s.secret) {
+			err = scrubbedError{err: err, value: s.secret}
+		}
 		return Token{}, err
 	}
 	if out.AccessToken == "" {
 		return Token{}, &ResponseError{Endpoint: endpointGetToken, HTTPStatus: http.StatusOK, Err: errors.New("errcode 0 without access_token")}
 	}
-	lifetime := time.Duration(out.ExpiresIn) * time.Second
-	if lifetime <= 0 {
-		// NOTE: WeCom documents 7200 seconds; a missing expires_in falls back to it.
-		lifetime = 7200 * time.Second
+	// NOTE: WeCom documents 7200 seconds. A missing or negative expires_in
+	// falls back to it, and one over a day is cut to a day, so a bad value
+	// cannot keep a token cached for years.
+	lifetime := 7200 * time.Second
+	if out.ExpiresIn > 0 {
+		lifetime = time.Duration(min(out.ExpiresIn, int64(maxTokenLifetime/time.Second))) * time.Second
 	}
 	return Token{AccessToken: out.AccessToken, ExpiresAt: sentAt.Add(lifetime)}, nil
 }

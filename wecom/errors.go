@@ -81,6 +81,7 @@ type ResponseError struct {
 	HTTPStatus  int
 	ContentType string
 	Excerpt     string // the first bytes of the body, with secrets removed
+	BodySize    int    // set instead of Excerpt for gettoken bodies, which may hold a token
 	Err         error  // the decoding error, if any
 }
 
@@ -94,9 +95,12 @@ func (e *ResponseError) Error() string {
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
-	if e.Excerpt != "" {
+	switch {
+	case e.Excerpt != "":
 		fmt.Fprintf(&b, ": body starts %q", e.Excerpt)
-	} else {
+	case e.BodySize > 0:
+		fmt.Fprintf(&b, ": body of %d bytes not shown because it may hold a token", e.BodySize)
+	case e.Err == nil:
 		b.WriteString(": empty body")
 	}
 	return b.String()
@@ -107,10 +111,12 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 // ItemsError reports that some items of a batch failed. Failed maps each
 // errcode to the number of items that got it.
 type ItemsError struct {
-	Kind   string // "customers" or "group chats"
-	Failed map[int]int
-	Count  int // items that failed
-	Total  int // items in the batch
+	Kind    string      // "customers" or "group chats"
+	Failed  map[int]int // items WeCom rejected, by errcode
+	Unknown int         // items whose call got no response
+	NotSent int         // items never sent
+	Count   int         // items that did not start
+	Total   int         // items in the batch
 }
 
 func (e *ItemsError) Error() string {
@@ -120,9 +126,15 @@ func (e *ItemsError) Error() string {
 	}
 	sort.Ints(codes)
 
-	parts := make([]string, 0, len(codes))
+	parts := make([]string, 0, len(codes)+2)
 	for _, code := range codes {
 		parts = append(parts, fmt.Sprintf("errcode %d x%d", code, e.Failed[code]))
+	}
+	if e.Unknown > 0 {
+		parts = append(parts, fmt.Sprintf("outcome unknown x%d", e.Unknown))
+	}
+	if e.NotSent > 0 {
+		parts = append(parts, fmt.Sprintf("not sent x%d", e.NotSent))
 	}
 	return fmt.Sprintf("wecom: %d of %d %s failed (%s)", e.Count, e.Total, e.Kind, strings.Join(parts, ", "))
 }

@@ -93,7 +93,7 @@ func TestInvalidInputSendsNothing(t *testing.T) {
 			}
 			_, err := c.GroupChatPage(ctx, wecom.GroupChatFilter{Owners: owners}, "", 100)
 			return err
-		}, "owners", "101"},
+		}, "owners", ""},
 		{"blank owner", func(ctx context.Context, c *wecom.Client) error {
 			_, err := c.GroupChatPage(ctx, wecom.GroupChatFilter{Owners: []string{"zhangsan", " "}}, "", 100)
 			return err

@@ -124,7 +124,7 @@ func TestTransferCustomerMissingFromResponse(t *testing.T) {
 	if diff := cmp.Diff(want, report.Items); diff != "" {
 		t.Errorf("items mismatch (-want +got):\n%s", diff)
 	}
-	if err := report.Err(); err == nil || err.Error() != "wecom: 1 of 3 customers failed (errcode 0 x1)" {
+	if err := report.Err(); err == nil || err.Error() != "wecom: 1 of 3 customers failed (outcome unknown x1)" {
 		t.Errorf("Err() = %v", err)
 	}
 }

@@ -79,6 +79,10 @@ func (c *Client) UnassignedPage(ctx context.Context, cursor string, pageSize int
 		NextCursor: out.NextCursor,
 		IsLast:     out.IsLast,
 	}
+	if page.IsLast {
+		// A last page ends the list even if WeCom sent a cursor with it.
+		page.NextCursor = ""
+	}
 	for i, row := range out.Info {
 		page.Customers[i] = UnassignedCustomer{
 			HandoverUserID: row.HandoverUserID,
@@ -137,7 +141,7 @@ func (c *Client) GroupChatPage(ctx context.Context, filter GroupChatFilter, curs
 		return nil, &InputError{Field: "limit", Value: fmt.Sprint(limit), Reason: "want 1 to 1000"}
 	}
 	if len(filter.Owners) > MaxBatch {
-		return nil, &InputError{Field: "owners", Value: fmt.Sprint(len(filter.Owners)), Reason: "at most 100 owners a call"}
+		return nil, &InputError{Field: "owners", Reason: fmt.Sprintf("%d owners given, at most 100 a call; split the list", len(filter.Owners))}
 	}
 	if len(filter.Owners) > 0 {
 		if err := validateIDs("owners", filter.Owners); err != nil {

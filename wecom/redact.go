@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/wecom-transfer/wecom-transfer/generated"
 )
@@ -12,15 +13,25 @@ import (
 // secretParams are the query parameters that carry credentials.
 var secretParams = []string{"access_token", "corpsecret"}
 
-// secretPattern finds a secret query parameter and its value anywhere in a
-// string, such as a URL quoted inside an error message or a response body.
-var secretPattern = regexp.MustCompile(`(?i)(access_token|corpsecret)(=|%3D|":\s*")[^&\s"'<>]*`)
+// secretPattern finds a secret parameter and its value anywhere in a
+// string: in a query string, in JSON with or without spaces around the
+// colon, in a Python-style dict, or with "=" escaped as %3D, &#61; or \u003d.
+var secretPattern = regexp.MustCompile(`(?i)(access_token|corpsecret)(["']?\s*(?:=|:|%3D|&#61;|\\u003d)\s*["']?)[^&\s"'<>,;}]*`)
 
 const redacted = "REDACTED"
 
 // redactString replaces the value of every secret query parameter in s.
 func redactString(s string) string {
 	return secretPattern.ReplaceAllString(s, "${1}${2}"+redacted)
+}
+
+// scrubValue replaces every occurrence of a known secret value in s, for
+// text that carries a token or secret without its parameter name.
+func scrubValue(s, value string) string {
+	if len(value) < 8 {
+		return s // too short to tell from ordinary text
+	}
+	return strings.ReplaceAll(s, value, redacted)
 }
 
 // redactURL returns u with the values of secret query parameters replaced.
@@ -84,3 +95,16 @@ func (d redactingDoer) Do(req *http.Request) (*http.Response, error) {
 	resp, err := d.next.Do(req)
 	return resp, redactError(err)
 }
+
+// scrubbedError removes one known secret value from the message of err, in
+// the way redactedError removes secret parameters.
+type scrubbedError struct {
+	err   error
+	value string
+}
+
+func (e scrubbedError) Error() string { return scrubValue(e.err.Error(), e.value) }
+
+func (e scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+func (e scrubbedError) As(target any) bool { return errors.As(e.err, target) }

@@ -2,6 +2,7 @@ package wecom
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -95,7 +96,15 @@ type throttle struct {
 	// Limiter failures since the last log line about them.
 	limiterFailures int
 	limiterLoggedAt time.Time
+	// limiterSkipUntil is when to try a failed [Limiter] again. Until then
+	// calls use the client-side limit, so a backend that hangs costs one
+	// timeout per interval instead of one per call.
+	limiterSkipUntil time.Time
 }
+
+// limiterRetryInterval is how long the client uses its own limit after a
+// [Limiter] failed, before it tries the Limiter again.
+const limiterRetryInterval = 10 * time.Second
 
 // limiterLogInterval is the least time between two log lines about a
 // failing [Limiter], which may fail on every call while its backend is down.
@@ -128,7 +137,7 @@ func (c *Client) waitTurn(ctx context.Context, endpoint string) error {
 			return err
 		}
 	}
-	if c.settings.limiter != nil {
+	if c.settings.limiter != nil && c.limiterUsable() {
 		err := c.settings.limiter.Wait(ctx, endpoint)
 		if err == nil || ctx.Err() != nil {
 			return err
@@ -138,7 +147,24 @@ func (c *Client) waitTurn(ctx context.Context, endpoint string) error {
 	if c.throttle.perMinute <= 0 {
 		return nil
 	}
-	return c.throttle.limiter(endpoint).Wait(ctx)
+	if err := c.throttle.limiter(endpoint).Wait(ctx); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		// rate.Limiter fails at once when the wait would outlast the
+		// context's deadline.
+		return fmt.Errorf("wecom: %s: the client-side rate limit would delay the call past the context deadline: %w",
+			endpoint, context.DeadlineExceeded)
+	}
+	return nil
+}
+
+// limiterUsable reports whether the [Limiter] is outside the pause that
+// follows its failures.
+func (c *Client) limiterUsable() bool {
+	c.throttle.mu.Lock()
+	defer c.throttle.mu.Unlock()
+	return !time.Now().Before(c.throttle.limiterSkipUntil)
 }
 
 // logLimiterFailure logs a failed [Limiter] at most once per
@@ -148,6 +174,7 @@ func (c *Client) logLimiterFailure(ctx context.Context, endpoint string, err err
 	c.throttle.limiterFailures++
 	failures := c.throttle.limiterFailures
 	now := time.Now()
+	c.throttle.limiterSkipUntil = now.Add(limiterRetryInterval)
 	due := now.Sub(c.throttle.limiterLoggedAt) >= limiterLogInterval
 	if due {
 		c.throttle.limiterFailures = 0
