@@ -94,10 +94,19 @@ func (s *TokenStore) addr() string {
 // rejects, so that the password stays out of the error.
 var userinfoPattern = regexp.MustCompile(`//[^/@]*@`)
 
-// redactURL returns rawURL with any password replaced with "xxxxx".
+// redactURL returns rawURL with any password, in the user part or in a
+// password query parameter, replaced with "xxxxx".
 func redactURL(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return passwordQueryPattern.ReplaceAllString(userinfoPattern.ReplaceAllString(rawURL, "//xxxxx@"), "${1}xxxxx")
 	}
-	return userinfoPattern.ReplaceAllString(rawURL, "//xxxxx@")
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
+
+// passwordQueryPattern finds a password query parameter's value.
+var passwordQueryPattern = regexp.MustCompile(`(?i)([?&]password=)[^&]*`)

@@ -335,3 +335,20 @@ func TestClientWithUnresponsiveRedis(t *testing.T) {
 		t.Errorf("sandbox issued %d tokens, want 1", got)
 	}
 }
+
+func TestOpenHidesQueryPassword(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"redis://127.0.0.1:6379/0?password=TEST-ONLY-pw&pool_size=bad",
+		"redis://127.0.0.1:6379/notadb?password=TEST-ONLY-pw",
+	} {
+		_, err := Open(raw)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "TEST-ONLY-pw") {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+}
