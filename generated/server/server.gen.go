@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -501,14 +500,12 @@ func (siw *ServerInterfaceWrapper) ListExternalContacts(w http.ResponseWriter, r
 
 	// ------------- Required query parameter "userid" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "userid", r.URL.Query(), &params.UserID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "userid"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userid", Err: err})
-		}
+	if paramValue := r.URL.Query().Get("userid"); paramValue != "" {
+
+		params.UserID = paramValue
+
+	} else {
+		siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "userid"})
 		return
 	}
 
@@ -590,27 +587,23 @@ func (siw *ServerInterfaceWrapper) GetToken(w http.ResponseWriter, r *http.Reque
 
 	// ------------- Required query parameter "corpid" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "corpid", r.URL.Query(), &params.CorpID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "corpid"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "corpid", Err: err})
-		}
+	if paramValue := r.URL.Query().Get("corpid"); paramValue != "" {
+
+		params.CorpID = paramValue
+
+	} else {
+		siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "corpid"})
 		return
 	}
 
 	// ------------- Required query parameter "corpsecret" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, true, "corpsecret", r.URL.Query(), &params.CorpSecret, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		var requiredError *runtime.RequiredParameterError
-		if errors.As(err, &requiredError) {
-			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "corpsecret"})
-		} else {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "corpsecret", Err: err})
-		}
+	if paramValue := r.URL.Query().Get("corpsecret"); paramValue != "" {
+
+		params.CorpSecret = paramValue
+
+	} else {
+		siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "corpsecret"})
 		return
 	}
 

@@ -15,7 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/wecom-transfer/wecom-transfer/openapi"
+	"github.com/wecom-transfer/wecom-transfer/internal/specload"
 )
 
 // maxBodyBytes caps a request body. Real bodies stay under 10 KiB: 100 ids
@@ -25,7 +25,7 @@ const maxBodyBytes = 1 << 20
 // loadRouter parses the embedded spec once. The router never changes after
 // that, so every sandbox shares it.
 var loadRouter = sync.OnceValues(func() (routers.Router, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(openapi.Spec)
+	doc, err := specload.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}

@@ -440,15 +440,9 @@ export interface operations {
     getToken: {
         parameters: {
             query: {
-                /**
-                 * @description Corp ID (企业ID).
-                 * @example wwabcd1234efgh5678
-                 */
+                /** @description Corp ID (企业ID). */
                 corpid: string;
-                /**
-                 * @description Secret of one app. Each app has its own secret and token.
-                 * @example example-secret-not-real
-                 */
+                /** @description Secret of one app. Each app has its own secret and token. */
                 corpsecret: string;
             };
             header?: never;
@@ -479,10 +473,7 @@ export interface operations {
     listExternalContacts: {
         parameters: {
             query: {
-                /**
-                 * @description Member whose customers are listed.
-                 * @example zhangsan
-                 */
+                /** @description Member whose customers are listed. */
                 userid: string;
             };
             header?: never;
