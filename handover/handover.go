@@ -126,7 +126,7 @@ func (r *Runner) Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		state.finish()
-		return state.summary, fmt.Errorf("%w%s", err, modeHint(err, cfg))
+		return state.summary, fmt.Errorf("%w%s", err, resignedHint(err, cfg))
 	}
 
 	// A resumed run also reports and watches what earlier runs settled.
@@ -410,6 +410,15 @@ func modeHint(err error, cfg Config) string {
 		return fmt.Sprintf(" (%s has not resigned: drop --resigned)", cfg.From)
 	case apiErr.Code == codeUserNotFound && !cfg.Resigned:
 		return fmt.Sprintf(" (if %s has resigned, add --resigned)", cfg.From)
+	}
+	return ""
+}
+
+// resignedHint suggests dropping --resigned when a resigned transfer failed
+// because the member has not resigned.
+func resignedHint(err error, cfg Config) string {
+	if apiErr, ok := errors.AsType[*wecom.APIError](err); ok && apiErr.Code == wecom.CodeNotResigned && cfg.Resigned {
+		return fmt.Sprintf(" (%s has not resigned: drop --resigned)", cfg.From)
 	}
 	return ""
 }

@@ -2,6 +2,8 @@ package handover_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,5 +141,81 @@ func TestRunResentInTransferVerified(t *testing.T) {
 	}
 	if got := summary.Customers.Started; got != 1 {
 		t.Errorf("started = %d, want 1", got)
+	}
+}
+
+func TestRunUnknownTakeoverStopsEarly(t *testing.T) {
+	t.Parallel()
+	client, sandbox := newSandboxClient(t)
+
+	summary, err := (&handover.Runner{Client: client}).Run(t.Context(), handover.Config{
+		From: wecomtest.DemoResignedMember, To: "nobody", Resigned: true,
+	})
+	if err == nil {
+		t.Fatal("Run succeeded with an unknown takeover member")
+	}
+	// The default 4 workers send at most 4 calls before the first error
+	// stops the batch, and the skipped customers are not sent again.
+	if got := sandbox.Stats().Calls[wecomtest.OpTransferResignedCustomer]; got > 4 {
+		t.Errorf("transfer calls = %d, want at most 4", got)
+	}
+	if got, want := summary.Customers.Total, len(wecomtest.DemoFixtures().ResignedCustomers); got != want {
+		t.Errorf("customers total = %d, want %d", got, want)
+	}
+	if summary.Customers.NotSent == 0 {
+		t.Error("no customer counted as not sent")
+	}
+}
+
+func TestJournalResumeRowsAreItemRows(t *testing.T) {
+	t.Parallel()
+	clock := wecomtest.NewManualClock(time.Now())
+	client, _ := newSandboxClient(t, wecomtest.WithClock(clock), wecomtest.WithTokenTTL(365*24*time.Hour))
+	ids := wecomtest.DemoFixtures()
+	path := t.TempDir() + "/run.journal"
+	cfg := handover.Config{From: wecomtest.DemoSecondResignedMember, To: wecomtest.DemoUnlimitedTakeoverMember, Resigned: true}
+
+	// The first run watches, so the journal ends with takeover rows.
+	journal, err := handover.OpenJournal(path, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &handover.Runner{Client: client, Journal: journal, Sleep: func(context.Context, time.Duration) error {
+		clock.Advance(25 * time.Hour)
+		return nil
+	}}
+	watched := cfg
+	watched.Watch = true
+	if _, err := first.Run(t.Context(), watched); err != nil {
+		t.Fatal(err)
+	}
+	journal.Close()
+
+	journal, err = handover.OpenJournal(path, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer journal.Close()
+	var rows []handover.Row
+	second := &handover.Runner{Client: client, Journal: journal, Emit: func(r handover.Row) { rows = append(rows, r) }}
+	if _, err := second.Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	if got, want := len(rows), len(ids.SecondResignedCustomers); got != want {
+		t.Fatalf("second run emitted %d rows, want one item row per customer (%d)", got, want)
+	}
+	for _, r := range rows {
+		if !r.FromJournal || r.Status != "" {
+			t.Errorf("row %+v, want an item row marked from_journal", r)
+			break
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "from_journal") {
+		t.Error("the journal file records from_journal, which only output rows carry")
 	}
 }

@@ -39,10 +39,23 @@ func rowFromItem(kind string, item wecom.ItemResult) Row {
 	return Row{Type: kind, ID: item.ID, Outcome: item.Outcome.String(), ErrCode: item.ErrCode, ErrMsg: item.ErrMsg}
 }
 
+// statusRow returns base with the takeover state t. The state is read by
+// this run, so the row is not marked as coming from the journal.
 func statusRow(t wecom.Takeover, base Row) Row {
 	base.Status = wecom.StatusName(t.Status)
 	base.TakeoverTime = unixSeconds(t.TakeoverTime)
+	base.FromJournal = false
 	return base
+}
+
+// journalItemRow returns the item row of an outcome read from the journal:
+// without a takeover state, which this run reads again, and marked as coming
+// from the journal.
+func journalItemRow(row Row) Row {
+	row.Status = ""
+	row.TakeoverTime = 0
+	row.FromJournal = true
+	return row
 }
 
 func unixSeconds(t time.Time) int64 {

@@ -62,7 +62,7 @@ func (s *runState) skipKnown(kind string, ids []string) (send, unknown []string)
 			send = append(send, id)
 			continue
 		}
-		row.FromJournal = true
+		row = journalItemRow(row)
 		s.set(row)
 		s.emit(row)
 		s.summary.FromJournal++
@@ -109,7 +109,8 @@ func (s *runState) record(kind string, items []wecom.ItemResult) openItems {
 			open.verify = append(open.verify, item)
 		case item.Outcome == wecom.OutcomeUnknown:
 			open.unknown = append(open.unknown, item.ID)
-		case item.Outcome == wecom.OutcomeNotSent || (item.CallFailed && !isFinal(row)):
+		case item.Outcome == wecom.OutcomeNotSent && (item.ErrCode == 0 || wecom.IsTransient(item.ErrCode)),
+			item.Outcome == wecom.OutcomeFailed && item.CallFailed && !isFinal(row):
 			open.retry = append(open.retry, item.ID)
 		default:
 			s.publish(row)
@@ -163,7 +164,7 @@ func (s *runState) adoptJournal() {
 		if _, ok := s.rows[key]; ok {
 			continue
 		}
-		row.FromJournal = true
+		row = journalItemRow(row)
 		s.set(row)
 		s.emit(row)
 		s.summary.FromJournal++
@@ -182,6 +183,7 @@ func (s *runState) journal(row Row) {
 	if s.runner.Journal == nil || row.Outcome == OutcomePlanned {
 		return
 	}
+	row.FromJournal = false
 	if err := s.runner.Journal.Record(row); err != nil {
 		s.runner.logger().Error("journal write failed", "id", row.ID, "error", err)
 	}

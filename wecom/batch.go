@@ -199,12 +199,16 @@ func (c *Client) sendOneChunk(ctx context.Context, chunk []string, items []ItemR
 // skipChunk marks every item of a chunk as not sent because an earlier call
 // failed with failed, or, when failed is nil, because a callback panicked.
 func skipChunk(chunk []string, items []ItemResult, failed *APIError, onBatch BatchFunc) {
-	msg := "not sent: the OnBatch callback panicked"
+	skipped := ItemResult{Outcome: OutcomeNotSent, ErrMsg: "not sent: the OnBatch callback panicked"}
 	if failed != nil {
-		msg = fmt.Sprintf("not sent: an earlier call of the batch failed with errcode %d", failed.Code)
+		// The errcode is the earlier call's, which this one would have got.
+		skipped.ErrCode = failed.Code
+		skipped.CallFailed = true
+		skipped.ErrMsg = fmt.Sprintf("not sent: an earlier call of the batch failed with errcode %d", failed.Code)
 	}
 	for i, id := range chunk {
-		items[i] = ItemResult{ID: id, Outcome: OutcomeNotSent, ErrMsg: msg}
+		items[i] = skipped
+		items[i].ID = id
 	}
 	if onBatch != nil {
 		onBatch(slices.Clone(items))

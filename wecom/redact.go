@@ -61,9 +61,13 @@ func redactError(err error) error {
 		return nil
 	}
 	if urlErr, ok := errors.AsType[*url.Error](err); ok {
+		shown := urlErr.URL
+		if u, parseErr := url.Parse(shown); parseErr == nil {
+			shown = u.Redacted() // a proxy's user and password
+		}
 		return &url.Error{
 			Op:  urlErr.Op,
-			URL: redactString(urlErr.URL),
+			URL: redactString(shown),
 			Err: redactedError{urlErr.Err},
 		}
 	}

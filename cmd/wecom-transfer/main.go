@@ -127,7 +127,7 @@ type interruptedError struct{ journal string }
 
 func (e *interruptedError) Error() string {
 	if e.journal == "" {
-		return "interrupted; items whose calls were in flight have an unknown outcome: run with --journal to resume safely"
+		return "interrupted; a rerun without --journal cannot tell which items this run sent, so use --journal to resume safely"
 	}
 	return fmt.Sprintf("interrupted; run the same command with --journal %s to finish the rest", e.journal)
 }

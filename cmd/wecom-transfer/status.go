@@ -18,6 +18,7 @@ type statusSummary struct {
 	Resigned  bool           `json:"resigned"`
 	Customers int            `json:"customers"`
 	Statuses  map[string]int `json:"statuses"`
+	Error     string         `json:"error,omitempty"` // why the read stopped early
 }
 
 func runStatus(ctx context.Context, env *environment, args []string) error {
@@ -52,6 +53,10 @@ func runStatus(ctx context.Context, env *environment, args []string) error {
 	out := newPrinter(env.stdout, common.json)
 	summary := statusSummary{Type: handover.TypeSummary, From: cfg.From, To: cfg.To, Resigned: cfg.Resigned, Statuses: map[string]int{}}
 	if err := printStatuses(out, rows, &summary); err != nil {
+		if common.json {
+			summary.Error = err.Error()
+			out.value(summary)
+		}
 		return err
 	}
 
