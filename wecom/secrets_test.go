@@ -1,7 +1,6 @@
 package wecom_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
 
 	"github.com/wecom-transfer/wecom-transfer/generated"
+	"github.com/wecom-transfer/wecom-transfer/internal/syncbuf"
 	"github.com/wecom-transfer/wecom-transfer/wecom"
 )
 
@@ -225,21 +224,5 @@ func TestNoSecretInPanic(t *testing.T) {
 	checkErrorNoSecret(t, err)
 }
 
-// syncBuffer is a bytes.Buffer that log handlers on several goroutines may
-// write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer safe for one writer and one reader.
+type syncBuffer = syncbuf.Buffer

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wecom-transfer/wecom-transfer/handover"
+	"github.com/wecom-transfer/wecom-transfer/internal/syncbuf"
 	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
 )
 
@@ -283,23 +283,8 @@ func TestUnassignedFiltersByMember(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer safe for one writer and one reader.
+type syncBuffer = syncbuf.Buffer
 
 func TestSandboxServeStopsOnCancel(t *testing.T) {
 	t.Parallel()
