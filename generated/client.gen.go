@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -389,61 +388,50 @@ type TransferCustomerJSONRequestBody = TransferCustomerRequest
 // TransferResultJSONRequestBody defines body for TransferResult for application/json ContentType.
 type TransferResultJSONRequestBody = TransferResultRequest
 
-// RequestEditorFn is the function signature for the RequestEditor callback function
+// RequestEditorFn changes a request before it is sent, for example to add
+// credentials.
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
-// Doer performs HTTP requests.
-//
-// The standard http.Client implements this interface.
+// HttpRequestDoer sends HTTP requests. *http.Client implements it.
 type HttpRequestDoer interface {
 	Do(req *http.Request) (*http.Response, error)
 }
 
-// Client which conforms to the OpenAPI3 specification for this service.
+// Client sends the operations of the spec to one server.
 type Client struct {
-	// The endpoint of the server conforming to this interface, with scheme,
-	// https://api.deepmap.com for example. This can contain a path relative
-	// to the server, such as https://api.deepmap.com/dev-test, and all the
-	// paths in the swagger spec will be appended to the server.
+	// Server is the base URL, such as https://qyapi.weixin.qq.com/. The
+	// operation paths are appended to it.
 	Server string
 
-	// Doer for performing requests, typically a *http.Client with any
-	// customized settings, such as certificate chains.
+	// Client sends the requests; NewClient sets an *http.Client when none
+	// is given.
 	Client HttpRequestDoer
 
-	// A list of callbacks for modifying requests which are generated before sending over
-	// the network.
+	// RequestEditors run on every request before the per-call editors.
 	RequestEditors []RequestEditorFn
 }
 
-// ClientOption allows setting custom parameters during construction
+// ClientOption configures a client in NewClient.
 type ClientOption func(*Client) error
 
-// Creates a new Client, with reasonable defaults
+// NewClient returns a client of server, which gets a trailing slash.
 func NewClient(server string, opts ...ClientOption) (*Client, error) {
-	// create a client with sane default values
-	client := Client{
-		Server: server,
-	}
-	// mutate client and add all optional params
-	for _, o := range opts {
-		if err := o(&client); err != nil {
+	client := Client{Server: server}
+	for _, opt := range opts {
+		if err := opt(&client); err != nil {
 			return nil, err
 		}
 	}
-	// ensure the server URL always has a trailing slash
 	if !strings.HasSuffix(client.Server, "/") {
 		client.Server += "/"
 	}
-	// create httpClient, if not already present
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
 	return &client, nil
 }
 
-// WithHTTPClient allows overriding the default Doer, which is
-// automatically created using http.Client. This is useful for tests.
+// WithHTTPClient sets the HttpRequestDoer that sends the requests.
 func WithHTTPClient(doer HttpRequestDoer) ClientOption {
 	return func(c *Client) error {
 		c.Client = doer
@@ -451,8 +439,7 @@ func WithHTTPClient(doer HttpRequestDoer) ClientOption {
 	}
 }
 
-// WithRequestEditorFn allows setting up a callback function, which will be
-// called right before sending the request. This can be used to mutate the request.
+// WithRequestEditorFn adds an editor that runs on every request.
 func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 	return func(c *Client) error {
 		c.RequestEditors = append(c.RequestEditors, fn)
@@ -460,9 +447,8 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 	}
 }
 
-// The interface specification for the client above.
+// ClientInterface lists the operations of Client.
 type ClientInterface interface {
-
 	// GetUnassignedListWithBody List resigned members' unassigned customers
 	//
 	// Pages through (resigned member, customer) pairs not yet assigned to anyone,
@@ -475,18 +461,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/get_unassigned_list (the `GetUnassignedList` operationId).
 	GetUnassignedListWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetUnassignedList List resigned members' unassigned customers
-	//
-	// Pages through (resigned member, customer) pairs not yet assigned to anyone,
-	// at most 1000 a page. An empty `next_cursor` ends the list. The legacy
-	// `page_id` paging is left out on purpose.
-	// https://developer.work.weixin.qq.com/document/path/92124
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/get_unassigned_list (the `GetUnassignedList` operationId).
 	GetUnassignedList(ctx context.Context, body GetUnassignedListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// ListGroupChatsWithBody List customer group chats by owner and status
 	//
 	// Pages through customer group chats with a cursor. Filter by owner to list
@@ -498,17 +473,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/groupchat/list (the `ListGroupChats` operationId).
 	ListGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListGroupChats List customer group chats by owner and status
-	//
-	// Pages through customer group chats with a cursor. Filter by owner to list
-	// one member's chats, and by status 1 to find chats whose owner resigned.
-	// https://developer.work.weixin.qq.com/document/path/92120
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/groupchat/list (the `ListGroupChats` operationId).
 	ListGroupChats(ctx context.Context, body ListGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferOnJobGroupChatsWithBody Transfer an employed member's customer group chats
 	//
 	// Gives up to 100 customer group chats of an employed member a new owner.
@@ -521,18 +486,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/groupchat/onjob_transfer (the `TransferOnJobGroupChats` operationId).
 	TransferOnJobGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferOnJobGroupChats Transfer an employed member's customer group chats
-	//
-	// Gives up to 100 customer group chats of an employed member a new owner.
-	// Only the chats that failed are listed. At most 300 chats of one person may
-	// go to a new owner per day, and each chat at most twice in 90 days.
-	// https://developer.work.weixin.qq.com/document/path/95703
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/groupchat/onjob_transfer (the `TransferOnJobGroupChats` operationId).
 	TransferOnJobGroupChats(ctx context.Context, body TransferOnJobGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferResignedGroupChatsWithBody Transfer a resigned member's customer group chats
 	//
 	// Gives up to 100 customer group chats whose owner resigned a new owner.
@@ -545,18 +499,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/groupchat/transfer (the `TransferResignedGroupChats` operationId).
 	TransferResignedGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferResignedGroupChats Transfer a resigned member's customer group chats
-	//
-	// Gives up to 100 customer group chats whose owner resigned a new owner.
-	// Only the chats that failed are listed; errcode 90500 means the owner has
-	// not resigned. At most 300 chats of one person go to a new owner per day.
-	// https://developer.work.weixin.qq.com/document/path/92127
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/groupchat/transfer (the `TransferResignedGroupChats` operationId).
 	TransferResignedGroupChats(ctx context.Context, body TransferResignedGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// ListExternalContacts List the customers of one member
 	//
 	// Returns every external contact id of one member in a single response (no
@@ -565,7 +508,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /cgi-bin/externalcontact/list (the `ListExternalContacts` operationId).
 	ListExternalContacts(ctx context.Context, params *ListExternalContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferResignedCustomerWithBody Transfer a resigned member's customers
 	//
 	// Starts the transfer of up to 100 customers of a resigned member to a
@@ -578,18 +520,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_customer (the `TransferResignedCustomer` operationId).
 	TransferResignedCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferResignedCustomer Transfer a resigned member's customers
-	//
-	// Starts the transfer of up to 100 customers of a resigned member to a
-	// colleague. The handover member must have resigned (errcode 40097 if not).
-	// A per-customer errcode of 0 only starts the 24-hour takeover.
-	// https://developer.work.weixin.qq.com/document/path/94081
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_customer (the `TransferResignedCustomer` operationId).
 	TransferResignedCustomer(ctx context.Context, body TransferResignedCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferResignedResultWithBody Read the takeover status of a resigned member's customers
 	//
 	// Pages through the takeover status of every customer transferred from one
@@ -602,18 +533,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_result (the `TransferResignedResult` operationId).
 	TransferResignedResultWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferResignedResult Read the takeover status of a resigned member's customers
-	//
-	// Pages through the takeover status of every customer transferred from one
-	// resigned member to one colleague, at most 1000 rows a page. An empty
-	// `next_cursor` ends the list.
-	// https://developer.work.weixin.qq.com/document/path/94082
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_result (the `TransferResignedResult` operationId).
 	TransferResignedResult(ctx context.Context, body TransferResignedResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferCustomerWithBody Transfer an employed member's customers
 	//
 	// Starts the transfer of up to 100 customers from an employed member to a
@@ -626,18 +546,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/transfer_customer (the `TransferCustomer` operationId).
 	TransferCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferCustomer Transfer an employed member's customers
-	//
-	// Starts the transfer of up to 100 customers from an employed member to a
-	// colleague. A per-customer errcode of 0 only starts the 24-hour takeover.
-	// Each customer may be transferred at most twice in 90 natural days.
-	// https://developer.work.weixin.qq.com/document/path/92125
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/transfer_customer (the `TransferCustomer` operationId).
 	TransferCustomer(ctx context.Context, body TransferCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// TransferResultWithBody Read the takeover status of an employed member's customers
 	//
 	// Pages through the takeover status of every customer transferred from one
@@ -650,18 +559,7 @@ type ClientInterface interface {
 	// Corresponds with POST /cgi-bin/externalcontact/transfer_result (the `TransferResult` operationId).
 	TransferResultWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TransferResult Read the takeover status of an employed member's customers
-	//
-	// Pages through the takeover status of every customer transferred from one
-	// employed member to one colleague, at most 1000 rows a page. An empty
-	// `next_cursor` ends the list.
-	// https://developer.work.weixin.qq.com/document/path/94088
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /cgi-bin/externalcontact/transfer_result (the `TransferResult` operationId).
 	TransferResult(ctx context.Context, body TransferResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// GetToken Get an access token for one app
 	//
 	// Issues the access token of the app that owns `corpsecret`. Tokens normally
@@ -684,37 +582,47 @@ type ClientInterface interface {
 //
 // Corresponds with POST /cgi-bin/externalcontact/get_unassigned_list (the `GetUnassignedList` operationId).
 func (c *Client) GetUnassignedListWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetUnassignedListRequestWithBody(c.Server, contentType, body)
+	req, err := newGetUnassignedListRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// GetUnassignedList List resigned members' unassigned customers
-//
-// Pages through (resigned member, customer) pairs not yet assigned to anyone,
-// at most 1000 a page. An empty `next_cursor` ends the list. The legacy
-// `page_id` paging is left out on purpose.
-// https://developer.work.weixin.qq.com/document/path/92124
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/get_unassigned_list (the `GetUnassignedList` operationId).
+// GetUnassignedList sends body as JSON; see GetUnassignedListWithBody.
 func (c *Client) GetUnassignedList(ctx context.Context, body GetUnassignedListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetUnassignedListRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newGetUnassignedListRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewGetUnassignedListRequest builds a POST request for /cgi-bin/externalcontact/get_unassigned_list with body as JSON.
+func NewGetUnassignedListRequest(server string, body GetUnassignedListJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewGetUnassignedListRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewGetUnassignedListRequestWithBody builds a POST request for /cgi-bin/externalcontact/get_unassigned_list with any body.
+func NewGetUnassignedListRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newGetUnassignedListRequest(context.Background(), server, contentType, body)
+}
+
+func newGetUnassignedListRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/get_unassigned_list", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // ListGroupChatsWithBody List customer group chats by owner and status
@@ -727,36 +635,47 @@ func (c *Client) GetUnassignedList(ctx context.Context, body GetUnassignedListJS
 //
 // Corresponds with POST /cgi-bin/externalcontact/groupchat/list (the `ListGroupChats` operationId).
 func (c *Client) ListGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListGroupChatsRequestWithBody(c.Server, contentType, body)
+	req, err := newListGroupChatsRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// ListGroupChats List customer group chats by owner and status
-//
-// Pages through customer group chats with a cursor. Filter by owner to list
-// one member's chats, and by status 1 to find chats whose owner resigned.
-// https://developer.work.weixin.qq.com/document/path/92120
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/groupchat/list (the `ListGroupChats` operationId).
+// ListGroupChats sends body as JSON; see ListGroupChatsWithBody.
 func (c *Client) ListGroupChats(ctx context.Context, body ListGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListGroupChatsRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newListGroupChatsRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewListGroupChatsRequest builds a POST request for /cgi-bin/externalcontact/groupchat/list with body as JSON.
+func NewListGroupChatsRequest(server string, body ListGroupChatsJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewListGroupChatsRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewListGroupChatsRequestWithBody builds a POST request for /cgi-bin/externalcontact/groupchat/list with any body.
+func NewListGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newListGroupChatsRequest(context.Background(), server, contentType, body)
+}
+
+func newListGroupChatsRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/groupchat/list", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // TransferOnJobGroupChatsWithBody Transfer an employed member's customer group chats
@@ -770,37 +689,47 @@ func (c *Client) ListGroupChats(ctx context.Context, body ListGroupChatsJSONRequ
 //
 // Corresponds with POST /cgi-bin/externalcontact/groupchat/onjob_transfer (the `TransferOnJobGroupChats` operationId).
 func (c *Client) TransferOnJobGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferOnJobGroupChatsRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferOnJobGroupChatsRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferOnJobGroupChats Transfer an employed member's customer group chats
-//
-// Gives up to 100 customer group chats of an employed member a new owner.
-// Only the chats that failed are listed. At most 300 chats of one person may
-// go to a new owner per day, and each chat at most twice in 90 days.
-// https://developer.work.weixin.qq.com/document/path/95703
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/groupchat/onjob_transfer (the `TransferOnJobGroupChats` operationId).
+// TransferOnJobGroupChats sends body as JSON; see TransferOnJobGroupChatsWithBody.
 func (c *Client) TransferOnJobGroupChats(ctx context.Context, body TransferOnJobGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferOnJobGroupChatsRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferOnJobGroupChatsRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferOnJobGroupChatsRequest builds a POST request for /cgi-bin/externalcontact/groupchat/onjob_transfer with body as JSON.
+func NewTransferOnJobGroupChatsRequest(server string, body TransferOnJobGroupChatsJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferOnJobGroupChatsRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferOnJobGroupChatsRequestWithBody builds a POST request for /cgi-bin/externalcontact/groupchat/onjob_transfer with any body.
+func NewTransferOnJobGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferOnJobGroupChatsRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferOnJobGroupChatsRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/groupchat/onjob_transfer", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // TransferResignedGroupChatsWithBody Transfer a resigned member's customer group chats
@@ -814,37 +743,47 @@ func (c *Client) TransferOnJobGroupChats(ctx context.Context, body TransferOnJob
 //
 // Corresponds with POST /cgi-bin/externalcontact/groupchat/transfer (the `TransferResignedGroupChats` operationId).
 func (c *Client) TransferResignedGroupChatsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedGroupChatsRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferResignedGroupChatsRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferResignedGroupChats Transfer a resigned member's customer group chats
-//
-// Gives up to 100 customer group chats whose owner resigned a new owner.
-// Only the chats that failed are listed; errcode 90500 means the owner has
-// not resigned. At most 300 chats of one person go to a new owner per day.
-// https://developer.work.weixin.qq.com/document/path/92127
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/groupchat/transfer (the `TransferResignedGroupChats` operationId).
+// TransferResignedGroupChats sends body as JSON; see TransferResignedGroupChatsWithBody.
 func (c *Client) TransferResignedGroupChats(ctx context.Context, body TransferResignedGroupChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedGroupChatsRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferResignedGroupChatsRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferResignedGroupChatsRequest builds a POST request for /cgi-bin/externalcontact/groupchat/transfer with body as JSON.
+func NewTransferResignedGroupChatsRequest(server string, body TransferResignedGroupChatsJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferResignedGroupChatsRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferResignedGroupChatsRequestWithBody builds a POST request for /cgi-bin/externalcontact/groupchat/transfer with any body.
+func NewTransferResignedGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferResignedGroupChatsRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferResignedGroupChatsRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/groupchat/transfer", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // ListExternalContacts List the customers of one member
@@ -855,15 +794,26 @@ func (c *Client) TransferResignedGroupChats(ctx context.Context, body TransferRe
 //
 // Corresponds with GET /cgi-bin/externalcontact/list (the `ListExternalContacts` operationId).
 func (c *Client) ListExternalContacts(ctx context.Context, params *ListExternalContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListExternalContactsRequest(c.Server, params)
+	req, err := newListExternalContactsRequest(ctx, c.Server, params)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewListExternalContactsRequest builds a GET request for /cgi-bin/externalcontact/list.
+func NewListExternalContactsRequest(server string, params *ListExternalContactsParams) (*http.Request, error) {
+	return newListExternalContactsRequest(context.Background(), server, params)
+}
+
+func newListExternalContactsRequest(ctx context.Context, server string, params *ListExternalContactsParams) (*http.Request, error) {
+	target := strings.TrimSuffix(server, "/") + "/cgi-bin/externalcontact/list"
+	if params != nil {
+		query := url.Values{}
+		query.Set("userid", params.UserID)
+		target += "?" + query.Encode()
 	}
-	return c.Client.Do(req)
+	return http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 }
 
 // TransferResignedCustomerWithBody Transfer a resigned member's customers
@@ -877,37 +827,47 @@ func (c *Client) ListExternalContacts(ctx context.Context, params *ListExternalC
 //
 // Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_customer (the `TransferResignedCustomer` operationId).
 func (c *Client) TransferResignedCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedCustomerRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferResignedCustomerRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferResignedCustomer Transfer a resigned member's customers
-//
-// Starts the transfer of up to 100 customers of a resigned member to a
-// colleague. The handover member must have resigned (errcode 40097 if not).
-// A per-customer errcode of 0 only starts the 24-hour takeover.
-// https://developer.work.weixin.qq.com/document/path/94081
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_customer (the `TransferResignedCustomer` operationId).
+// TransferResignedCustomer sends body as JSON; see TransferResignedCustomerWithBody.
 func (c *Client) TransferResignedCustomer(ctx context.Context, body TransferResignedCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedCustomerRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferResignedCustomerRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferResignedCustomerRequest builds a POST request for /cgi-bin/externalcontact/resigned/transfer_customer with body as JSON.
+func NewTransferResignedCustomerRequest(server string, body TransferResignedCustomerJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferResignedCustomerRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferResignedCustomerRequestWithBody builds a POST request for /cgi-bin/externalcontact/resigned/transfer_customer with any body.
+func NewTransferResignedCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferResignedCustomerRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferResignedCustomerRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/resigned/transfer_customer", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // TransferResignedResultWithBody Read the takeover status of a resigned member's customers
@@ -921,37 +881,47 @@ func (c *Client) TransferResignedCustomer(ctx context.Context, body TransferResi
 //
 // Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_result (the `TransferResignedResult` operationId).
 func (c *Client) TransferResignedResultWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedResultRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferResignedResultRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferResignedResult Read the takeover status of a resigned member's customers
-//
-// Pages through the takeover status of every customer transferred from one
-// resigned member to one colleague, at most 1000 rows a page. An empty
-// `next_cursor` ends the list.
-// https://developer.work.weixin.qq.com/document/path/94082
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/resigned/transfer_result (the `TransferResignedResult` operationId).
+// TransferResignedResult sends body as JSON; see TransferResignedResultWithBody.
 func (c *Client) TransferResignedResult(ctx context.Context, body TransferResignedResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResignedResultRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferResignedResultRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferResignedResultRequest builds a POST request for /cgi-bin/externalcontact/resigned/transfer_result with body as JSON.
+func NewTransferResignedResultRequest(server string, body TransferResignedResultJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferResignedResultRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferResignedResultRequestWithBody builds a POST request for /cgi-bin/externalcontact/resigned/transfer_result with any body.
+func NewTransferResignedResultRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferResignedResultRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferResignedResultRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/resigned/transfer_result", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // TransferCustomerWithBody Transfer an employed member's customers
@@ -965,37 +935,47 @@ func (c *Client) TransferResignedResult(ctx context.Context, body TransferResign
 //
 // Corresponds with POST /cgi-bin/externalcontact/transfer_customer (the `TransferCustomer` operationId).
 func (c *Client) TransferCustomerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferCustomerRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferCustomerRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferCustomer Transfer an employed member's customers
-//
-// Starts the transfer of up to 100 customers from an employed member to a
-// colleague. A per-customer errcode of 0 only starts the 24-hour takeover.
-// Each customer may be transferred at most twice in 90 natural days.
-// https://developer.work.weixin.qq.com/document/path/92125
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/transfer_customer (the `TransferCustomer` operationId).
+// TransferCustomer sends body as JSON; see TransferCustomerWithBody.
 func (c *Client) TransferCustomer(ctx context.Context, body TransferCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferCustomerRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferCustomerRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferCustomerRequest builds a POST request for /cgi-bin/externalcontact/transfer_customer with body as JSON.
+func NewTransferCustomerRequest(server string, body TransferCustomerJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferCustomerRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferCustomerRequestWithBody builds a POST request for /cgi-bin/externalcontact/transfer_customer with any body.
+func NewTransferCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferCustomerRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferCustomerRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/transfer_customer", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // TransferResultWithBody Read the takeover status of an employed member's customers
@@ -1009,37 +989,47 @@ func (c *Client) TransferCustomer(ctx context.Context, body TransferCustomerJSON
 //
 // Corresponds with POST /cgi-bin/externalcontact/transfer_result (the `TransferResult` operationId).
 func (c *Client) TransferResultWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResultRequestWithBody(c.Server, contentType, body)
+	req, err := newTransferResultRequest(ctx, c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
 }
 
-// TransferResult Read the takeover status of an employed member's customers
-//
-// Pages through the takeover status of every customer transferred from one
-// employed member to one colleague, at most 1000 rows a page. An empty
-// `next_cursor` ends the list.
-// https://developer.work.weixin.qq.com/document/path/94088
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /cgi-bin/externalcontact/transfer_result (the `TransferResult` operationId).
+// TransferResult sends body as JSON; see TransferResultWithBody.
 func (c *Client) TransferResult(ctx context.Context, body TransferResultJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTransferResultRequest(c.Server, body)
+	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+	req, err := newTransferResultRequest(ctx, c.Server, "application/json", bytes.NewReader(buf))
+	if err != nil {
 		return nil, err
 	}
-	return c.Client.Do(req)
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewTransferResultRequest builds a POST request for /cgi-bin/externalcontact/transfer_result with body as JSON.
+func NewTransferResultRequest(server string, body TransferResultJSONRequestBody) (*http.Request, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return NewTransferResultRequestWithBody(server, "application/json", bytes.NewReader(buf))
+}
+
+// NewTransferResultRequestWithBody builds a POST request for /cgi-bin/externalcontact/transfer_result with any body.
+func NewTransferResultRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	return newTransferResultRequest(context.Background(), server, contentType, body)
+}
+
+func newTransferResultRequest(ctx context.Context, server string, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/cgi-bin/externalcontact/transfer_result", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req, nil
 }
 
 // GetToken Get an access token for one app
@@ -1051,439 +1041,42 @@ func (c *Client) TransferResult(ctx context.Context, body TransferResultJSONRequ
 //
 // Corresponds with GET /cgi-bin/gettoken (the `GetToken` operationId).
 func (c *Client) GetToken(ctx context.Context, params *GetTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetTokenRequest(c.Server, params)
+	req, err := newGetTokenRequest(ctx, c.Server, params)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
+	return c.send(ctx, req, reqEditors)
+}
+
+// NewGetTokenRequest builds a GET request for /cgi-bin/gettoken.
+func NewGetTokenRequest(server string, params *GetTokenParams) (*http.Request, error) {
+	return newGetTokenRequest(context.Background(), server, params)
+}
+
+func newGetTokenRequest(ctx context.Context, server string, params *GetTokenParams) (*http.Request, error) {
+	target := strings.TrimSuffix(server, "/") + "/cgi-bin/gettoken"
+	if params != nil {
+		query := url.Values{}
+		query.Set("corpid", params.CorpID)
+		query.Set("corpsecret", params.CorpSecret)
+		target += "?" + query.Encode()
+	}
+	return http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+}
+
+// send runs the editors on req and sends it.
+func (c *Client) send(ctx context.Context, req *http.Request, reqEditors []RequestEditorFn) (*http.Response, error) {
+	for _, edit := range c.RequestEditors {
+		if err := edit(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	for _, edit := range reqEditors {
+		if err := edit(ctx, req); err != nil {
+			return nil, err
+		}
 	}
 	return c.Client.Do(req)
-}
-
-// NewGetUnassignedListRequest calls the generic GetUnassignedList builder with application/json body
-func NewGetUnassignedListRequest(server string, body GetUnassignedListJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewGetUnassignedListRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewGetUnassignedListRequestWithBody constructs an http.Request for the GetUnassignedList method, with any body, and a specified content type
-func NewGetUnassignedListRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/get_unassigned_list")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewListGroupChatsRequest calls the generic ListGroupChats builder with application/json body
-func NewListGroupChatsRequest(server string, body ListGroupChatsJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewListGroupChatsRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewListGroupChatsRequestWithBody constructs an http.Request for the ListGroupChats method, with any body, and a specified content type
-func NewListGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/groupchat/list")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewTransferOnJobGroupChatsRequest calls the generic TransferOnJobGroupChats builder with application/json body
-func NewTransferOnJobGroupChatsRequest(server string, body TransferOnJobGroupChatsJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferOnJobGroupChatsRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferOnJobGroupChatsRequestWithBody constructs an http.Request for the TransferOnJobGroupChats method, with any body, and a specified content type
-func NewTransferOnJobGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/groupchat/onjob_transfer")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewTransferResignedGroupChatsRequest calls the generic TransferResignedGroupChats builder with application/json body
-func NewTransferResignedGroupChatsRequest(server string, body TransferResignedGroupChatsJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferResignedGroupChatsRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferResignedGroupChatsRequestWithBody constructs an http.Request for the TransferResignedGroupChats method, with any body, and a specified content type
-func NewTransferResignedGroupChatsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/groupchat/transfer")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewListExternalContactsRequest constructs an http.Request for the ListExternalContacts method
-func NewListExternalContactsRequest(server string, params *ListExternalContactsParams) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/list")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		queryValues.Add("userid", params.UserID)
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewTransferResignedCustomerRequest calls the generic TransferResignedCustomer builder with application/json body
-func NewTransferResignedCustomerRequest(server string, body TransferResignedCustomerJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferResignedCustomerRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferResignedCustomerRequestWithBody constructs an http.Request for the TransferResignedCustomer method, with any body, and a specified content type
-func NewTransferResignedCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/resigned/transfer_customer")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewTransferResignedResultRequest calls the generic TransferResignedResult builder with application/json body
-func NewTransferResignedResultRequest(server string, body TransferResignedResultJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferResignedResultRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferResignedResultRequestWithBody constructs an http.Request for the TransferResignedResult method, with any body, and a specified content type
-func NewTransferResignedResultRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/resigned/transfer_result")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewTransferCustomerRequest calls the generic TransferCustomer builder with application/json body
-func NewTransferCustomerRequest(server string, body TransferCustomerJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferCustomerRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferCustomerRequestWithBody constructs an http.Request for the TransferCustomer method, with any body, and a specified content type
-func NewTransferCustomerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/transfer_customer")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewTransferResultRequest calls the generic TransferResult builder with application/json body
-func NewTransferResultRequest(server string, body TransferResultJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewTransferResultRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewTransferResultRequestWithBody constructs an http.Request for the TransferResult method, with any body, and a specified content type
-func NewTransferResultRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/externalcontact/transfer_result")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewGetTokenRequest constructs an http.Request for the GetToken method
-func NewGetTokenRequest(server string, params *GetTokenParams) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/cgi-bin/gettoken")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		queryValues.Add("corpid", params.CorpID)
-
-		queryValues.Add("corpsecret", params.CorpSecret)
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
-	for _, r := range c.RequestEditors {
-		if err := r(ctx, req); err != nil {
-			return err
-		}
-	}
-	for _, r := range additionalEditors {
-		if err := r(ctx, req); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads
