@@ -18,17 +18,21 @@ const (
 	benchCustomers = 100_000
 	benchLatency   = 20 * time.Millisecond
 	benchLeaver    = "leaver"
+	benchMover     = "mover"
 	benchHeir      = "heir"
 )
 
-// benchCorp returns a corp whose resigned member benchLeaver has
-// benchCustomers customers, and benchHeir to take them over.
+// benchCorp returns a corp whose resigned member benchLeaver and employed
+// member benchMover each have benchCustomers customers, and benchHeir to
+// take them over.
 func benchCorp() *wecomtest.Corp {
 	corp := wecomtest.NewCorp()
 	corp.AddMember(wecomtest.Member{UserID: benchLeaver, ResignedAt: time.Now().Add(-24 * time.Hour)})
+	corp.AddMember(wecomtest.Member{UserID: benchMover})
 	corp.AddMember(wecomtest.Member{UserID: benchHeir})
 	for i := range benchCustomers {
 		corp.AddCustomer(benchLeaver, fmt.Sprintf("wmBench%07d", i))
+		corp.AddCustomer(benchMover, fmt.Sprintf("wmMove%07d", i))
 	}
 	return corp
 }
@@ -47,6 +51,18 @@ func benchCorp() *wecomtest.Corp {
 //   - collect-s: the time until the first transfer call.
 //   - transfer-p50-ms: the median transfer call, to its response header.
 func BenchmarkRunResigned(b *testing.B) {
+	runBenchCases(b, true)
+}
+
+// BenchmarkRunOnJob is BenchmarkRunResigned for an employed member, whose
+// customers come from one externalcontact/list call, so every call but
+// that one and gettoken can run on the workers: bound-s and naive-bound-s
+// differ by those two calls only.
+func BenchmarkRunOnJob(b *testing.B) {
+	runBenchCases(b, false)
+}
+
+func runBenchCases(b *testing.B, resigned bool) {
 	for _, tc := range []struct {
 		workers, perMinute int
 	}{
@@ -62,13 +78,13 @@ func BenchmarkRunResigned(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				runResigned(b, tc.workers, tc.perMinute)
+				runHandover(b, resigned, tc.workers, tc.perMinute)
 			}
 		})
 	}
 }
 
-func runResigned(b *testing.B, workers, perMinute int) {
+func runHandover(b *testing.B, resigned bool, workers, perMinute int) {
 	b.StopTimer()
 	sandbox := wecomtest.NewServer(benchCorp(), wecomtest.WithLatency(benchLatency))
 	defer sandbox.Close()
@@ -82,6 +98,9 @@ func runResigned(b *testing.B, workers, perMinute int) {
 	}
 	runner := &handover.Runner{Client: client}
 	cfg := handover.Config{From: benchLeaver, To: benchHeir, Resigned: true}
+	if !resigned {
+		cfg = handover.Config{From: benchMover, To: benchHeir}
+	}
 
 	start := time.Now()
 	b.StartTimer()
@@ -96,8 +115,8 @@ func runResigned(b *testing.B, workers, perMinute int) {
 	}
 
 	calls := sandbox.Stats().Calls
-	serial := calls[wecomtest.OpGetToken] + calls[wecomtest.OpGetUnassignedList]
-	transfers := calls[wecomtest.OpTransferResignedCustomer]
+	serial := calls[wecomtest.OpGetToken] + calls[wecomtest.OpGetUnassignedList] + calls[wecomtest.OpListExternalContacts]
+	transfers := calls[wecomtest.OpTransferResignedCustomer] + calls[wecomtest.OpTransferCustomer]
 	parallel := time.Duration(transfers) * benchLatency / time.Duration(workers)
 	if perMinute > 0 {
 		// The client's limiter starts with a burst of a second's calls.
