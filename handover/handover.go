@@ -398,20 +398,13 @@ func emptyHint(cfg Config) string {
 	return fmt.Sprintf("found nothing to transfer: %s has no customers", cfg.From)
 }
 
-// modeHint suggests the other transfer mode when WeCom's error says the
-// member's employment state does not match it.
+// modeHint suggests the other transfer mode when listing From's customers
+// failed because the member's employment state does not match cfg.
 func modeHint(err error, cfg Config) string {
-	apiErr, ok := errors.AsType[*wecom.APIError](err)
-	if !ok {
-		return ""
-	}
-	switch {
-	case apiErr.Code == wecom.CodeNotResigned && cfg.Resigned:
-		return fmt.Sprintf(" (%s has not resigned: drop --resigned)", cfg.From)
-	case apiErr.Code == codeUserNotFound && !cfg.Resigned:
+	if apiErr, ok := errors.AsType[*wecom.APIError](err); ok && apiErr.Code == codeUserNotFound && !cfg.Resigned {
 		return fmt.Sprintf(" (if %s has resigned, add --resigned)", cfg.From)
 	}
-	return ""
+	return resignedHint(err, cfg)
 }
 
 // resignedHint suggests dropping --resigned when a resigned transfer failed

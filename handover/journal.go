@@ -141,7 +141,7 @@ func (j *Journal) FinalRows() []Row {
 }
 
 // Unknown returns the ids of kind whose last recorded outcome is unknown:
-// an earlier run sent them but got no answer, so they must be looked up
+// an earlier run sent them but got no response, so they must be looked up
 // before they are sent again.
 func (j *Journal) Unknown(kind string) []string {
 	j.mu.Lock()

@@ -82,7 +82,7 @@ type Summary struct {
 	// this run did not send them again.
 	FromJournal int `json:"from_journal,omitempty"`
 	Duplicates  int `json:"duplicates,omitempty"`
-	// Error is why the run stopped early, when it did.
+	// Error is the failure that stopped the run early, if any.
 	Error string `json:"error,omitempty"`
 }
 

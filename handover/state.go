@@ -13,8 +13,8 @@ type itemKey struct {
 
 // runState holds the latest row of every item of one run, so that the
 // summary counts each item exactly once however often its outcome changed.
-// Its methods are safe for concurrent use: batches report from several
-// goroutines.
+// Its methods that the workflow calls lock mu, because batches report from
+// several goroutines.
 type runState struct {
 	mu      sync.Mutex
 	runner  *Runner

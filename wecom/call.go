@@ -139,7 +139,7 @@ func (c *Client) tokenFor(ctx context.Context, spec callSpec) (string, error) {
 func (c *Client) attempt(ctx context.Context, spec callSpec, accessToken string, out any) (envelope, error) {
 	addToken := func(_ context.Context, req *http.Request) error {
 		if accessToken != "" {
-			addAccessToken(req, accessToken)
+			setAccessToken(req, accessToken)
 		}
 		return nil
 	}
@@ -254,15 +254,17 @@ func envelopeOf(out any) (int, string) {
 	panic(fmt.Sprintf("wecom: no envelope accessor for %T", out))
 }
 
-// addAccessToken sets the access_token query parameter of req. The POST
-// calls have no other parameter, so their query is written without parsing
-// and encoding url.Values; the result is the same.
-func addAccessToken(req *http.Request, accessToken string) {
+// setAccessToken sets the access_token query parameter of req. A request
+// without a query, as every POST call is, gets it without parsing and
+// encoding url.Values; the result is the same.
+func setAccessToken(req *http.Request, accessToken string) {
 	if req.URL.RawQuery == "" {
 		req.URL.RawQuery = "access_token=" + url.QueryEscape(accessToken)
 		return
 	}
-	setAccessToken(req, accessToken)
+	q := req.URL.Query()
+	q.Set("access_token", accessToken)
+	req.URL.RawQuery = q.Encode()
 }
 
 var errBodyTooLarge = errors.New("response body over the size limit")
@@ -270,8 +272,8 @@ var errBodyTooLarge = errors.New("response body over the size limit")
 // readCapped reads r to the end and fails with errBodyTooLarge once it has
 // read more than limit bytes. size is the Content-Length, or -1 if unknown.
 // A transport that leaves it 0 may still send a body, so 0 counts as unknown.
-// A body of the announced length is read into one buffer of that size;
-// without one, or if the length was wrong, the buffer grows as in io.ReadAll.
+// A body of the announced length is read into one buffer of that size. When
+// the length is missing or wrong, the buffer grows as in io.ReadAll.
 func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
 	const minRead = 512
 	if size <= 0 || size > limit {

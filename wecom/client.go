@@ -219,12 +219,6 @@ func (c *Client) addToken(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
-func setAccessToken(req *http.Request, accessToken string) {
-	q := req.URL.Query()
-	q.Set("access_token", accessToken)
-	req.URL.RawQuery = q.Encode()
-}
-
 func (c *Client) logTokenFetch(tok Token) {
 	c.settings.logger.Debug("wecom: fetched access token",
 		"expires_at", tok.ExpiresAt.Format(time.RFC3339))

@@ -38,7 +38,7 @@ var (
 	// ErrBadCredentials matches errors that a new token cannot fix: a wrong
 	// secret or corp ID. Check the app's secret in the WeCom admin console.
 	ErrBadCredentials = errors.New("wecom: invalid corp id or secret")
-	// ErrRateLimited matches 45009 and 45033 answers.
+	// ErrRateLimited matches the errcodes 45009 and 45033.
 	ErrRateLimited = errors.New("wecom: rate limited")
 )
 
@@ -68,8 +68,8 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// isTokenRejected reports whether the code asks for a new access token.
-// WeCom answers 40014 for expired tokens too, not only 42001.
+// isTokenRejected reports whether the errcode calls for a new access token.
+// WeCom returns 40014 for expired tokens too, not only 42001.
 func isTokenRejected(code int) bool {
 	return code == CodeInvalidToken || code == CodeTokenExpired
 }

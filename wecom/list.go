@@ -39,7 +39,7 @@ func (c *Client) ListCustomers(ctx context.Context, userID string) ([]string, er
 	return out.ExternalUserIDs, nil
 }
 
-// UnassignedCustomer is a customer of a resigned member that nobody has
+// UnassignedCustomer is a customer of a resigned member that no member has
 // taken over yet.
 type UnassignedCustomer struct {
 	HandoverUserID string

@@ -317,7 +317,7 @@ func (c *tokenCache) fetchAndStore(ctx context.Context) (Token, error) {
 
 // Invalidate marks accessToken as rejected if it is still the cached token,
 // removes it from the store unless the store already holds another, and
-// tells the source. Only the first of the callers that report one token
+// passes the rejection on to the source. Only the first of the callers that report one token
 // does so. A token fetched by another caller in the meantime stays.
 func (c *tokenCache) Invalidate(ctx context.Context, accessToken string) {
 	cached := c.current.Load()
@@ -360,8 +360,8 @@ func jitter(d time.Duration) time.Duration {
 }
 
 // refreshTime returns when to fetch a new token: a fifth of its lifetime
-// before expiry, at most five minutes before, with up to a quarter of that
-// margin of jitter so that many processes do not refresh at the same moment.
+// before expiry, and at most five minutes before. Up to a quarter of that
+// margin is added as jitter, so that many processes do not refresh at once.
 func refreshTime(now, expiresAt time.Time) time.Time {
 	lifetime := expiresAt.Sub(now)
 	if lifetime <= 0 {

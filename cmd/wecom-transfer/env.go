@@ -20,8 +20,8 @@ import (
 	"github.com/wecom-transfer/wecom-transfer/wecom/wecomtest"
 )
 
-// environment is what a command may touch: its output streams and the
-// process environment.
+// environment holds the parts of the process a command may touch: its
+// output streams and the process environment.
 type environment struct {
 	stdout io.Writer
 	stderr io.Writer

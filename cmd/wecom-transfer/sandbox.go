@@ -44,7 +44,7 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	sandbox := wecomtest.NewHandler(corp,
 		wecomtest.WithClock(wecomtest.NewScaledClock(time.Now(), *speed)),
 		// Tokens expire on the sandbox clock, so a fast clock would
-		// expire them within a real second; scaling the lifetime keeps
+		// expire them within a real second. Scaling the lifetime keeps
 		// them valid for about 7200 real seconds, as on WeCom.
 		wecomtest.WithTokenTTL(scaledTokenTTL(*speed)),
 		wecomtest.WithLogger(logger))

@@ -18,7 +18,7 @@ type statusSummary struct {
 	Resigned  bool           `json:"resigned"`
 	Customers int            `json:"customers"`
 	Statuses  map[string]int `json:"statuses"`
-	Error     string         `json:"error,omitempty"` // why the read stopped early
+	Error     string         `json:"error,omitempty"` // the failure that stopped the read early
 }
 
 func runStatus(ctx context.Context, env *environment, args []string) error {

@@ -55,5 +55,5 @@
 // was transferred twice.
 //
 // Where WeCom's behaviour is undocumented, the sandbox picks the stricter
-// reading and says so in a comment at that spot.
+// reading and notes it in a comment at that spot.
 package wecomtest
